@@ -1,0 +1,117 @@
+//! Agreements: what an accepted offer becomes, with the money split between the parties.
+
+use crate::ids::AccountId;
+use crate::offer::{party_of, BuyerPricing, Party};
+use crate::pricing::{Disbursement, Pricing};
+use crate::time::{end_instant, is_past};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Intent {
+    New,
+    Renew,
+    Amend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgreementStatus {
+    Active,
+    Replaced,
+    Expired,
+}
+
+impl AgreementStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgreementStatus::Active => "active",
+            AgreementStatus::Replaced => "replaced",
+            AgreementStatus::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agreement {
+    pub agreement_id: String,
+    pub offer_id: String,
+    pub opportunity_id: String,
+    pub product_id: String,
+    pub isv_account_id: AccountId,
+    pub reseller_account_id: AccountId,
+    pub buyer_account_id: AccountId,
+    pub intent: Intent,
+    pub state: AgreementStatus,
+    pub accepted_at: DateTime<Utc>,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_agreement_id: Option<String>,
+    pub pricing: Pricing,
+    pub disbursement: Disbursement,
+}
+
+impl Agreement {
+    pub fn status(&self, now: DateTime<Utc>) -> AgreementStatus {
+        match self.state {
+            AgreementStatus::Active if is_past(self.end_date, now) => AgreementStatus::Expired,
+            state => state,
+        }
+    }
+
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        (self.state == AgreementStatus::Active).then(|| end_instant(self.end_date))
+    }
+
+    pub fn party(&self, caller: &AccountId) -> Option<Party> {
+        party_of(caller, &self.isv_account_id, &self.reseller_account_id, &self.buyer_account_id)
+    }
+
+    pub fn expire(&self, now: DateTime<Utc>) -> Option<Agreement> {
+        (self.state == AgreementStatus::Active && self.status(now) == AgreementStatus::Expired)
+            .then(|| Agreement { state: AgreementStatus::Expired, ..self.clone() })
+    }
+
+    /// The API's shape for `caller`; the buyer sees only what it pays.
+    pub fn view(&self, caller: &AccountId, now: DateTime<Utc>) -> Value {
+        let status = self.status(now).as_str();
+        if self.party(caller) == Some(Party::Buyer) {
+            return self.buyer_view(status);
+        }
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            map.remove("state");
+            map.insert("status".into(), Value::String(status.into()));
+        }
+        value
+    }
+
+    fn buyer_view(&self, status: &str) -> Value {
+        let buyer_total: Decimal = self.disbursement.buyer_total;
+        let mut view = json!({
+            "agreementId": self.agreement_id,
+            "offerId": self.offer_id,
+            "opportunityId": self.opportunity_id,
+            "productId": self.product_id,
+            "isvAccountId": self.isv_account_id,
+            "resellerAccountId": self.reseller_account_id,
+            "buyerAccountId": self.buyer_account_id,
+            "intent": self.intent,
+            "status": status,
+            "acceptedAt": self.accepted_at,
+            "startDate": self.start_date,
+            "endDate": self.end_date,
+            "pricing": BuyerPricing::of(&self.pricing),
+            "disbursement": {"currency": self.disbursement.currency, "buyerTotal": buyer_total},
+        });
+        if let (Some(previous), Value::Object(map)) = (&self.previous_agreement_id, &mut view) {
+            map.insert("previousAgreementId".into(), Value::String(previous.clone()));
+        }
+        view
+    }
+}

@@ -1,0 +1,182 @@
+//! The events each transition emits, written in the same transaction as the change.
+
+use crate::agreement::Agreement;
+use crate::ids::AccountId;
+use crate::money::Currency;
+use crate::offer::Offer;
+use crate::opportunity::Opportunity;
+use crate::pricing::Disbursement;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "opportunity.created")]
+    OpportunityCreated,
+    #[serde(rename = "opportunity.expired")]
+    OpportunityExpired,
+    #[serde(rename = "opportunity.revoked")]
+    OpportunityRevoked,
+    #[serde(rename = "offer.extended")]
+    OfferExtended,
+    #[serde(rename = "offer.accepted")]
+    OfferAccepted,
+    #[serde(rename = "offer.expired")]
+    OfferExpired,
+    #[serde(rename = "offer.cancelled")]
+    OfferCancelled,
+    #[serde(rename = "agreement.expired")]
+    AgreementExpired,
+}
+
+/// Who hears of an event: the ISV's stakeholders (the opportunity's notification emails) and/or
+/// the reseller's contact. Each group gets its own message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audience {
+    pub stakeholders: bool,
+    pub reseller: bool,
+}
+
+impl EventType {
+    pub fn audience(self) -> Audience {
+        use EventType::*;
+        let (stakeholders, reseller) = match self {
+            OpportunityCreated => (false, true),
+            OfferExtended | OfferExpired | OfferCancelled => (true, false),
+            OfferAccepted | OpportunityExpired | OpportunityRevoked | AgreementExpired => (true, true),
+        };
+        Audience { stakeholders, reseller }
+    }
+
+    /// The event in words, for subjects.
+    pub fn title(self) -> &'static str {
+        use EventType::*;
+        match self {
+            OpportunityCreated => "New resale authorization",
+            OpportunityExpired => "Resale authorization expired",
+            OpportunityRevoked => "Resale authorization revoked",
+            OfferExtended => "Channel partner private offer extended",
+            OfferAccepted => "Private offer accepted: new order ready to book",
+            OfferExpired => "Private offer expired",
+            OfferCancelled => "Private offer cancelled",
+            AgreementExpired => "Agreement ended: time to renew",
+        }
+    }
+}
+
+/// The facts an email needs, captured when the event happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum EventDetail {
+    #[serde(rename_all = "camelCase")]
+    Opportunity { name: String, products: Vec<String>, discount: String, end_date: Option<NaiveDate>, reason: Option<String> },
+    #[serde(rename_all = "camelCase")]
+    Offer {
+        product_title: String,
+        buyer_account_id: AccountId,
+        buyer_company_name: String,
+        currency: Currency,
+        buyer_total: Decimal,
+        expires_on: NaiveDate,
+        reason: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Agreement {
+        buyer_account_id: AccountId,
+        buyer_company_name: Option<String>,
+        start_date: NaiveDate,
+        end_date: NaiveDate,
+        disbursement: Disbursement,
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub occurred_at: DateTime<Utc>,
+    pub opportunity_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
+    pub isv_account_id: AccountId,
+    pub reseller_account_id: AccountId,
+    pub detail: EventDetail,
+}
+
+impl Event {
+    pub fn for_opportunity(event_type: EventType, o: &Opportunity, event_id: String, now: DateTime<Utc>, reason: Option<String>) -> Event {
+        Event {
+            event_id,
+            event_type,
+            occurred_at: now,
+            opportunity_id: o.opportunity_id.clone(),
+            offer_id: None,
+            agreement_id: None,
+            isv_account_id: o.isv_account_id.clone(),
+            reseller_account_id: o.reseller_account_id.clone(),
+            detail: EventDetail::Opportunity {
+                name: o.name.clone(),
+                products: o.products.iter().map(|p| p.title.clone()).collect(),
+                discount: o.discount_summary(),
+                end_date: o.duration.end_date(),
+                reason,
+            },
+        }
+    }
+
+    pub fn for_offer(event_type: EventType, o: &Offer, event_id: String, now: DateTime<Utc>, reason: Option<String>) -> Event {
+        Event {
+            event_id,
+            event_type,
+            occurred_at: now,
+            opportunity_id: o.opportunity_id.clone(),
+            offer_id: Some(o.offer_id.clone()),
+            agreement_id: None,
+            isv_account_id: o.isv_account_id.clone(),
+            reseller_account_id: o.reseller_account_id.clone(),
+            detail: EventDetail::Offer {
+                product_title: o.product_title.clone(),
+                buyer_account_id: o.buyer_account_id.clone(),
+                buyer_company_name: o.buyer_company_name.clone(),
+                currency: o.currency,
+                buyer_total: o.pricing.buyer_total,
+                expires_on: o.expires_on,
+                reason,
+            },
+        }
+    }
+
+    pub fn for_agreement(
+        event_type: EventType,
+        a: &Agreement,
+        buyer_company_name: Option<String>,
+        event_id: String,
+        now: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Event {
+        Event {
+            event_id,
+            event_type,
+            occurred_at: now,
+            opportunity_id: a.opportunity_id.clone(),
+            offer_id: Some(a.offer_id.clone()),
+            agreement_id: Some(a.agreement_id.clone()),
+            isv_account_id: a.isv_account_id.clone(),
+            reseller_account_id: a.reseller_account_id.clone(),
+            detail: EventDetail::Agreement {
+                buyer_account_id: a.buyer_account_id.clone(),
+                buyer_company_name,
+                start_date: a.start_date,
+                end_date: a.end_date,
+                disbursement: a.disbursement.clone(),
+                reason,
+            },
+        }
+    }
+}

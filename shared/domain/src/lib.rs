@@ -1,0 +1,21 @@
+//! The CPPO domain: the commercial rules of channel partner private offers, pure and clock-injected.
+//!
+//! Nothing here performs I/O or reads the time: callers pass `now` and the ids they generated, so
+//! every rule is testable with fixed inputs.
+
+pub mod agreement;
+pub mod error;
+pub mod event;
+pub mod fees;
+pub mod ids;
+pub mod money;
+pub mod offer;
+pub mod opportunity;
+pub mod pricing;
+pub mod product;
+pub mod seller;
+pub mod time;
+pub mod validate;
+
+pub use error::{DomainError, DomainResult};
+pub use ids::AccountId;

@@ -1,0 +1,381 @@
+//! Offers: a reseller's private offer to one buyer, priced at a markup on the wholesale price.
+
+use crate::agreement::{Agreement, AgreementStatus, Intent};
+use crate::error::{DomainError, DomainResult};
+use crate::fees::{FeeBasis, FeeSchedule};
+use crate::ids::{AccountId, IdKind};
+use crate::money::{parse_bounded, Currency};
+use crate::opportunity::Opportunity;
+use crate::pricing::{disburse, price, LineInput, Pricing};
+use crate::product::ProductType;
+use crate::time::{contract_end, end_instant, is_past, parse_date};
+use crate::validate;
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `POST /offers`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExtendOfferInput {
+    pub opportunity_id: String,
+    pub product_id: String,
+    pub buyer_account_id: String,
+    pub buyer_company_name: String,
+    pub markup_percentage: String,
+    #[serde(default)]
+    pub units: Option<Vec<UnitsInput>>,
+    pub expires_on: String,
+    #[serde(default)]
+    pub contract_months: Option<u32>,
+    #[serde(default)]
+    pub replaces_agreement_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UnitsInput {
+    pub dimension_key: String,
+    pub units: u64,
+}
+
+/// Most units one dimension of one offer may carry: far above real deals, far from overflow.
+pub const MAX_UNITS: u64 = 10_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OfferStatus {
+    Extended,
+    Accepted,
+    Expired,
+    Cancelled,
+}
+
+impl OfferStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferStatus::Extended => "extended",
+            OfferStatus::Accepted => "accepted",
+            OfferStatus::Expired => "expired",
+            OfferStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Offer {
+    pub offer_id: String,
+    pub opportunity_id: String,
+    pub product_id: String,
+    pub product_title: String,
+    pub product_type: ProductType,
+    pub isv_account_id: AccountId,
+    pub reseller_account_id: AccountId,
+    pub buyer_account_id: AccountId,
+    pub buyer_company_name: String,
+    pub state: OfferStatus,
+    pub currency: Currency,
+    pub markup_percentage: Decimal,
+    pub expires_on: NaiveDate,
+    pub contract_months: u32,
+    pub renewal: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_agreement_id: Option<String>,
+    pub pricing: Pricing,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who the caller is to an offer or agreement. The buyer view applies only to a buyer who is
+/// neither the ISV nor the reseller of the deal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Isv,
+    Reseller,
+    Buyer,
+}
+
+pub fn party_of(caller: &AccountId, isv: &AccountId, reseller: &AccountId, buyer: &AccountId) -> Option<Party> {
+    if caller == isv {
+        Some(Party::Isv)
+    } else if caller == reseller {
+        Some(Party::Reseller)
+    } else if caller == buyer {
+        Some(Party::Buyer)
+    } else {
+        None
+    }
+}
+
+/// Makes an offer from `opportunity`: the caller must be its reseller, the opportunity active.
+/// Returns the opportunity as the offer leaves it (counted, and consumed when single use).
+pub fn extend(
+    input: &ExtendOfferInput,
+    caller: &AccountId,
+    opportunity: &Opportunity,
+    offer_id: String,
+    now: DateTime<Utc>,
+) -> DomainResult<(Opportunity, Offer)> {
+    if !opportunity.is_party(caller) {
+        return Err(DomainError::NotFound(format!("no opportunity {}", input.opportunity_id)));
+    }
+    if caller != &opportunity.reseller_account_id {
+        return Err(DomainError::Forbidden("only the opportunity's reseller can extend offers from it".into()));
+    }
+    let product = opportunity
+        .products
+        .iter()
+        .find(|p| p.product_id == input.product_id)
+        .ok_or_else(|| DomainError::field("productId", "productId must be one of the opportunity's products"))?;
+    let buyer = AccountId::parse_field(&input.buyer_account_id, "buyerAccountId")?;
+    if !opportunity.buyer_account_ids.is_empty() && !opportunity.buyer_account_ids.contains(&buyer) {
+        return Err(DomainError::field("buyerAccountId", "this opportunity is restricted to other buyers"));
+    }
+    validate::text(&input.buyer_company_name, "buyerCompanyName", 1, 100)?;
+    let markup = parse_bounded(&input.markup_percentage, "markupPercentage", 6, Decimal::ZERO, Decimal::from(1000))?;
+    let expires_on = check_expiry(&input.expires_on, now)?;
+    let contract_months = input.contract_months.unwrap_or(12);
+    if !(1..=60).contains(&contract_months) {
+        return Err(DomainError::field("contractMonths", "contractMonths must be 1 to 60"));
+    }
+    if input.replaces_agreement_id.is_some() {
+        return Err(DomainError::field("replacesAgreementId", "replacing an agreement is not supported yet"));
+    }
+    let wholesale = opportunity.wholesale.product(&product.product_id).map(|p| p.dimensions.as_slice()).unwrap_or_default();
+    let units = check_units(input.units.as_deref(), wholesale.iter().map(|d| d.dimension_key.as_str()).collect())?;
+    let lines: Vec<LineInput> = wholesale
+        .iter()
+        .zip(&units)
+        .map(|(d, units)| LineInput { dimension_key: &d.dimension_key, units: *units, list_price: d.list_price, wholesale_price: d.wholesale_price })
+        .collect();
+    let opportunity_after = opportunity.record_offer(now)?;
+    let offer = Offer {
+        offer_id,
+        opportunity_id: opportunity.opportunity_id.clone(),
+        product_id: product.product_id.clone(),
+        product_title: product.title.clone(),
+        product_type: product.product_type,
+        isv_account_id: opportunity.isv_account_id.clone(),
+        reseller_account_id: opportunity.reseller_account_id.clone(),
+        buyer_account_id: buyer,
+        buyer_company_name: input.buyer_company_name.clone(),
+        state: OfferStatus::Extended,
+        currency: opportunity.currency,
+        markup_percentage: markup,
+        expires_on,
+        contract_months,
+        renewal: opportunity.renewal,
+        replaces_agreement_id: None,
+        pricing: price(&lines, markup, opportunity.currency),
+        created_at: now,
+        updated_at: now,
+    };
+    Ok((opportunity_after, offer))
+}
+
+fn check_expiry(raw: &str, now: DateTime<Utc>) -> DomainResult<NaiveDate> {
+    let field = "expiresOn";
+    let date = parse_date(raw).ok_or_else(|| DomainError::field(field, "expiresOn must be a date YYYY-MM-DD"))?;
+    let today = now.date_naive();
+    let last = today.checked_add_days(Days::new(365)).unwrap_or(NaiveDate::MAX);
+    if date < today || date > last {
+        return Err(DomainError::field(field, "expiresOn must be between today and 365 days from today"));
+    }
+    Ok(date)
+}
+
+/// Units per dimension in the product's order: given ones ≥ 1 and unnamed ones 0, or 1 of each.
+fn check_units(input: Option<&[UnitsInput]>, keys: Vec<&str>) -> DomainResult<Vec<u64>> {
+    let Some(input) = input else { return Ok(vec![1; keys.len()]) };
+    validate::count(input, "units", 1, keys.len().max(1))?;
+    validate::distinct(input, "units", |u| u.dimension_key.clone())?;
+    for (i, u) in input.iter().enumerate() {
+        if !keys.contains(&u.dimension_key.as_str()) {
+            return Err(DomainError::field(format!("units[{i}].dimensionKey"), format!("{} is not a dimension of the product", u.dimension_key)));
+        }
+        if !(1..=MAX_UNITS).contains(&u.units) {
+            return Err(DomainError::field(format!("units[{i}].units"), format!("units must be 1 to {MAX_UNITS}")));
+        }
+    }
+    Ok(keys.iter().map(|k| input.iter().find(|u| u.dimension_key == *k).map_or(0, |u| u.units)).collect())
+}
+
+impl Offer {
+    pub fn status(&self, now: DateTime<Utc>) -> OfferStatus {
+        match self.state {
+            OfferStatus::Extended if is_past(self.expires_on, now) => OfferStatus::Expired,
+            state => state,
+        }
+    }
+
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        (self.state == OfferStatus::Extended).then(|| end_instant(self.expires_on))
+    }
+
+    pub fn party(&self, caller: &AccountId) -> Option<Party> {
+        party_of(caller, &self.isv_account_id, &self.reseller_account_id, &self.buyer_account_id)
+    }
+
+    fn not_found(&self) -> DomainError {
+        DomainError::NotFound(format!("no offer {}", self.offer_id))
+    }
+
+    fn conflict(&self, now: DateTime<Utc>, action: &str) -> DomainError {
+        DomainError::Conflict(format!("offer {} is {}; only an extended offer can be {action}", self.offer_id, self.status(now).as_str()))
+    }
+
+    /// The reseller withdraws an offer the buyer has not accepted.
+    pub fn cancel(&self, caller: &AccountId, now: DateTime<Utc>) -> DomainResult<Offer> {
+        if self.party(caller).is_none() {
+            return Err(self.not_found());
+        }
+        if caller != &self.reseller_account_id {
+            return Err(DomainError::Forbidden("only the reseller can cancel an offer".into()));
+        }
+        if self.status(now) != OfferStatus::Extended {
+            return Err(self.conflict(now, "cancelled"));
+        }
+        Ok(Offer { state: OfferStatus::Cancelled, updated_at: now, ..self.clone() })
+    }
+
+    pub fn expire(&self, now: DateTime<Utc>) -> Option<Offer> {
+        (self.state == OfferStatus::Extended && self.status(now) == OfferStatus::Expired)
+            .then(|| Offer { state: OfferStatus::Expired, updated_at: now, ..self.clone() })
+    }
+
+    /// The buyer accepts: the offer becomes an agreement with its disbursement.
+    pub fn accept(&self, caller: &AccountId, agreement_id: String, fees: &FeeSchedule, now: DateTime<Utc>) -> DomainResult<(Offer, Agreement)> {
+        if self.party(caller).is_none() {
+            return Err(self.not_found());
+        }
+        if caller != &self.buyer_account_id {
+            return Err(DomainError::Forbidden("only the buyer can accept an offer".into()));
+        }
+        if self.status(now) != OfferStatus::Extended {
+            return Err(self.conflict(now, "accepted"));
+        }
+        let basis = FeeBasis { product_type: self.product_type, renewal: self.renewal, buyer_total: self.pricing.buyer_total, channel_partner: true };
+        let start_date = now.date_naive();
+        let agreement = Agreement {
+            agreement_id,
+            offer_id: self.offer_id.clone(),
+            opportunity_id: self.opportunity_id.clone(),
+            product_id: self.product_id.clone(),
+            isv_account_id: self.isv_account_id.clone(),
+            reseller_account_id: self.reseller_account_id.clone(),
+            buyer_account_id: self.buyer_account_id.clone(),
+            intent: if self.renewal { Intent::Renew } else { Intent::New },
+            state: AgreementStatus::Active,
+            accepted_at: now,
+            start_date,
+            end_date: contract_end(start_date, self.contract_months),
+            previous_agreement_id: None,
+            pricing: self.pricing.clone(),
+            disbursement: disburse(&self.pricing, self.currency, basis, fees),
+        };
+        Ok((Offer { state: OfferStatus::Accepted, updated_at: now, ..self.clone() }, agreement))
+    }
+
+    /// The API's shape for `caller`: the full offer, or the buyer's view with no wholesale figure.
+    pub fn view(&self, caller: &AccountId, now: DateTime<Utc>) -> Value {
+        let status = self.status(now).as_str();
+        if self.party(caller) == Some(Party::Buyer) {
+            return serde_json::to_value(BuyerOfferView::of(self, status)).unwrap_or(Value::Null);
+        }
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            map.remove("state");
+            map.remove("productTitle");
+            map.remove("productType");
+            map.insert("status".into(), Value::String(status.into()));
+        }
+        value
+    }
+}
+
+/// What a buyer may see of a price: an allowlist, so a new wholesale field never leaks by default.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerLine<'a> {
+    dimension_key: &'a str,
+    units: u64,
+    list_price: Decimal,
+    buyer_price: Decimal,
+    line_total: Decimal,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerPricing<'a> {
+    lines: Vec<BuyerLine<'a>>,
+    buyer_total: Decimal,
+}
+
+impl<'a> BuyerPricing<'a> {
+    pub fn of(pricing: &'a Pricing) -> Self {
+        BuyerPricing {
+            lines: pricing
+                .lines
+                .iter()
+                .map(|l| BuyerLine { dimension_key: &l.dimension_key, units: l.units, list_price: l.list_price, buyer_price: l.buyer_price, line_total: l.line_total })
+                .collect(),
+            buyer_total: pricing.buyer_total,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BuyerOfferView<'a> {
+    offer_id: &'a str,
+    opportunity_id: &'a str,
+    product_id: &'a str,
+    isv_account_id: &'a AccountId,
+    reseller_account_id: &'a AccountId,
+    buyer_account_id: &'a AccountId,
+    buyer_company_name: &'a str,
+    status: &'a str,
+    currency: Currency,
+    expires_on: NaiveDate,
+    contract_months: u32,
+    renewal: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaces_agreement_id: Option<&'a str>,
+    pricing: BuyerPricing<'a>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> BuyerOfferView<'a> {
+    fn of(o: &'a Offer, status: &'a str) -> Self {
+        BuyerOfferView {
+            offer_id: &o.offer_id,
+            opportunity_id: &o.opportunity_id,
+            product_id: &o.product_id,
+            isv_account_id: &o.isv_account_id,
+            reseller_account_id: &o.reseller_account_id,
+            buyer_account_id: &o.buyer_account_id,
+            buyer_company_name: &o.buyer_company_name,
+            status,
+            currency: o.currency,
+            expires_on: o.expires_on,
+            contract_months: o.contract_months,
+            renewal: o.renewal,
+            replaces_agreement_id: o.replaces_agreement_id.as_deref(),
+            pricing: BuyerPricing::of(&o.pricing),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// True when `raw` could name an offer, so junk ids never reach the store.
+pub fn is_offer_id(raw: &str) -> bool {
+    IdKind::Offer.is_valid(raw)
+}
+
+#[cfg(test)]
+#[path = "offer_tests.rs"]
+mod tests;

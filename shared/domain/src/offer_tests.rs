@@ -1,0 +1,170 @@
+use super::*;
+use crate::opportunity::tests::{create_from, isv_id, now, opportunity, reseller_id, body, PRODUCT};
+use chrono::TimeZone;
+use serde_json::json;
+
+const OFFER_ID: &str = "offer-0123456789abcdef0123456789abcdef";
+
+fn buyer_id() -> AccountId {
+    AccountId::parse("333344445555").unwrap()
+}
+
+fn input(v: serde_json::Value) -> ExtendOfferInput {
+    let mut base = json!({
+        "opportunityId": "opp-x",
+        "productId": PRODUCT,
+        "buyerAccountId": "333344445555",
+        "buyerCompanyName": "Acme Corp",
+        "markupPercentage": "10",
+        "expiresOn": "2027-01-31"
+    });
+    for (k, val) in v.as_object().unwrap() {
+        base[k] = val.clone();
+    }
+    serde_json::from_value(base).unwrap()
+}
+
+fn offer() -> Offer {
+    extend(&input(json!({})), &reseller_id(), &opportunity(), OFFER_ID.into(), now()).unwrap().1
+}
+
+#[test]
+fn one_of_each_dimension_by_default() {
+    let o = offer();
+    let totals: Vec<String> = o.pricing.lines.iter().map(|l| format!("{}:{}:{}", l.dimension_key, l.units, l.line_total)).collect();
+    // users 100 → 80 → 88; admins 49.99 → 39.992 → 43.9912 → 43.99
+    assert_eq!(totals, vec!["users:1:88.00", "admins:1:43.99"]);
+    assert_eq!(o.pricing.wholesale_total.to_string(), "119.99");
+    assert_eq!(o.pricing.buyer_total.to_string(), "131.99");
+    assert_eq!(o.pricing.markup_total.to_string(), "12.00");
+    assert_eq!(o.contract_months, 12);
+}
+
+#[test]
+fn named_units_leave_the_rest_at_zero() {
+    let o = extend(&input(json!({"units": [{"dimensionKey": "users", "units": 5}]})), &reseller_id(), &opportunity(), OFFER_ID.into(), now()).unwrap().1;
+    let units: Vec<u64> = o.pricing.lines.iter().map(|l| l.units).collect();
+    assert_eq!(units, vec![5, 0]);
+    assert_eq!(o.pricing.buyer_total.to_string(), "440.00");
+}
+
+#[test]
+fn only_the_reseller_extends_and_outsiders_see_nothing() {
+    let i = input(json!({}));
+    assert!(matches!(extend(&i, &isv_id(), &opportunity(), OFFER_ID.into(), now()), Err(DomainError::Forbidden(_))));
+    assert!(matches!(extend(&i, &buyer_id(), &opportunity(), OFFER_ID.into(), now()), Err(DomainError::NotFound(_))));
+}
+
+#[test]
+fn each_offer_rule_names_its_field() {
+    let cases = [
+        (json!({"productId": "prod-ffffffffffffffffffffffffffffffff"}), "productId"),
+        (json!({"buyerAccountId": "12"}), "buyerAccountId"),
+        (json!({"buyerCompanyName": ""}), "buyerCompanyName"),
+        (json!({"markupPercentage": "1000.5"}), "markupPercentage"),
+        (json!({"markupPercentage": "1.1234567"}), "markupPercentage"),
+        (json!({"expiresOn": "2027-01-09"}), "expiresOn"),
+        (json!({"expiresOn": "2028-01-11"}), "expiresOn"),
+        (json!({"contractMonths": 61}), "contractMonths"),
+        (json!({"contractMonths": 0}), "contractMonths"),
+        (json!({"units": [{"dimensionKey": "nope", "units": 1}]}), "units[0].dimensionKey"),
+        (json!({"units": [{"dimensionKey": "users", "units": 0}]}), "units[0].units"),
+        (json!({"units": [{"dimensionKey": "users", "units": 1}, {"dimensionKey": "users", "units": 2}]}), "units[1]"),
+    ];
+    for (v, field) in cases {
+        match extend(&input(v.clone()), &reseller_id(), &opportunity(), OFFER_ID.into(), now()) {
+            Err(DomainError::Validation { field: f, .. }) => assert_eq!(f.as_deref(), Some(field), "{v}"),
+            other => panic!("{v}: expected a validation error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_restricted_buyer_list_is_enforced() {
+    let mut b = body();
+    b["buyerAccountIds"] = json!(["999988887777"]);
+    let restricted = create_from(b).unwrap().remove(0);
+    assert!(matches!(extend(&input(json!({})), &reseller_id(), &restricted, OFFER_ID.into(), now()), Err(DomainError::Validation { .. })));
+    assert!(extend(&input(json!({"buyerAccountId": "999988887777"})), &reseller_id(), &restricted, OFFER_ID.into(), now()).is_ok());
+}
+
+#[test]
+fn no_offer_from_an_inactive_opportunity() {
+    let revoked = opportunity().revoke(&isv_id(), now()).unwrap();
+    assert!(matches!(extend(&input(json!({})), &reseller_id(), &revoked, OFFER_ID.into(), now()), Err(DomainError::Conflict(_))));
+}
+
+#[test]
+fn acceptance_makes_an_agreement_that_adds_up() {
+    let (accepted, agreement) = offer().accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
+    assert_eq!(accepted.status(now()), OfferStatus::Accepted);
+    assert_eq!(agreement.intent, Intent::New);
+    assert_eq!(agreement.start_date.to_string(), "2027-01-10");
+    assert_eq!(agreement.end_date.to_string(), "2028-01-09");
+    let d = &agreement.disbursement;
+    assert_eq!(d.fee_rate.to_string(), "0.035");
+    assert_eq!(d.isv_fee.to_string(), "4.20");
+    assert_eq!(d.reseller_fee.to_string(), "0.42");
+    assert_eq!(d.isv_net + d.isv_fee + d.reseller_net + d.reseller_fee, d.buyer_total);
+}
+
+#[test]
+fn only_the_buyer_accepts_and_only_once() {
+    let o = offer();
+    assert!(matches!(o.accept(&reseller_id(), "agr-1".into(), &FeeSchedule::default(), now()), Err(DomainError::Forbidden(_))));
+    assert!(matches!(o.accept(&AccountId::parse("555555555555").unwrap(), "agr-1".into(), &FeeSchedule::default(), now()), Err(DomainError::NotFound(_))));
+    let (accepted, _) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
+    assert!(matches!(accepted.accept(&buyer_id(), "agr-2".into(), &FeeSchedule::default(), now()), Err(DomainError::Conflict(_))));
+    assert!(matches!(accepted.cancel(&reseller_id(), now()), Err(DomainError::Conflict(_))));
+}
+
+#[test]
+fn an_offer_past_its_last_day_reads_expired_and_cannot_be_accepted() {
+    let o = offer();
+    let last_moment = Utc.with_ymd_and_hms(2027, 1, 31, 23, 59, 59).unwrap();
+    assert_eq!(o.status(last_moment), OfferStatus::Extended);
+    let after = Utc.with_ymd_and_hms(2027, 2, 1, 0, 0, 0).unwrap();
+    assert_eq!(o.status(after), OfferStatus::Expired);
+    assert_eq!(o.due_at(), Some(after));
+    assert!(matches!(o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), after), Err(DomainError::Conflict(_))));
+}
+
+#[test]
+fn cancel_is_the_resellers() {
+    let o = offer();
+    assert!(matches!(o.cancel(&buyer_id(), now()), Err(DomainError::Forbidden(_))));
+    assert!(matches!(o.cancel(&isv_id(), now()), Err(DomainError::Forbidden(_))));
+    assert_eq!(o.cancel(&reseller_id(), now()).unwrap().state, OfferStatus::Cancelled);
+}
+
+fn wholesale_keys(v: &serde_json::Value, found: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, child) in m {
+                let lower = k.to_lowercase();
+                let money_key = ["feeRate", "isvFee", "isvNet", "resellerFee", "resellerNet", "discount", "resellerAgreement"].contains(&k.as_str());
+                if lower.contains("wholesale") || lower.contains("markup") || money_key {
+                    found.push(k.clone());
+                }
+                wholesale_keys(child, found);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|c| wholesale_keys(c, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_buyer_never_sees_a_wholesale_figure() {
+    let o = offer();
+    let (_, agreement) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
+    for view in [o.view(&buyer_id(), now()), agreement.view(&buyer_id(), now())] {
+        let mut found = vec![];
+        wholesale_keys(&view, &mut found);
+        assert!(found.is_empty(), "buyer view shows {found:?}: {view}");
+        assert_eq!(view["pricing"]["buyerTotal"], "131.99");
+    }
+    let mut found = vec![];
+    wholesale_keys(&o.view(&reseller_id(), now()), &mut found);
+    assert!(found.contains(&"wholesaleTotal".to_string()));
+}

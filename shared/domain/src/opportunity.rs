@@ -1,0 +1,520 @@
+//! Opportunities: an ISV's resale authorization of one reseller, with its discount and duration.
+
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{AccountId, IdKind};
+use crate::money::{parse_bounded, Currency};
+use crate::pricing::wholesale_unit;
+use crate::product::{Product, ProductType};
+use crate::seller::Seller;
+use crate::time::{end_instant, is_past, parse_date};
+use crate::validate;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `POST /opportunities`. Dates and money arrive as strings so their format is ours to check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOpportunityInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub renewal: bool,
+    #[serde(default)]
+    pub renewal_acknowledged: bool,
+    pub reseller_account_ids: Vec<String>,
+    pub product_ids: Vec<String>,
+    pub discount: DiscountInput,
+    pub duration: DurationInput,
+    #[serde(default)]
+    pub buyer_account_ids: Vec<String>,
+    #[serde(default)]
+    pub eula: Option<Eula>,
+    #[serde(default)]
+    pub reseller_agreement: Option<ResellerAgreement>,
+    #[serde(default)]
+    pub notification_emails: Vec<String>,
+}
+
+/// The create body's top-level fields: a PATCH naming one of these (other than the two that may
+/// change) is refused as immutable rather than unknown.
+pub const CREATE_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "renewal",
+    "renewalAcknowledged",
+    "resellerAccountIds",
+    "productIds",
+    "discount",
+    "duration",
+    "buyerAccountIds",
+    "eula",
+    "resellerAgreement",
+    "notificationEmails",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum DiscountInput {
+    Percentage { percentage: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum DurationInput {
+    #[serde(rename_all = "camelCase")]
+    SingleUse {
+        #[serde(default)]
+        end_date: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    EndDate { end_date: String },
+    NoEnd,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Discount {
+    Percentage { percentage: Decimal },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Duration {
+    #[serde(rename_all = "camelCase")]
+    SingleUse {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end_date: Option<NaiveDate>,
+    },
+    #[serde(rename_all = "camelCase")]
+    EndDate { end_date: NaiveDate },
+    NoEnd,
+}
+
+impl Duration {
+    pub fn end_date(&self) -> Option<NaiveDate> {
+        match self {
+            Duration::SingleUse { end_date } => *end_date,
+            Duration::EndDate { end_date } => Some(*end_date),
+            Duration::NoEnd => None,
+        }
+    }
+
+    pub fn single_use(&self) -> bool {
+        matches!(self, Duration::SingleUse { .. })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Eula {
+    #[default]
+    Standard,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ResellerAgreement {
+    #[default]
+    None,
+    Rcmp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductRef {
+    pub product_id: String,
+    pub title: String,
+    pub product_type: ProductType,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WholesaleDimension {
+    pub dimension_key: String,
+    pub name: String,
+    pub list_price: Decimal,
+    pub wholesale_price: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WholesaleProduct {
+    pub product_id: String,
+    pub dimensions: Vec<WholesaleDimension>,
+}
+
+/// The wholesale price list the authorization grants, fixed at creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Wholesale {
+    pub products: Vec<WholesaleProduct>,
+}
+
+impl Wholesale {
+    pub fn product(&self, product_id: &str) -> Option<&WholesaleProduct> {
+        self.products.iter().find(|p| p.product_id == product_id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpportunityStatus {
+    Active,
+    Expired,
+    Restricted,
+    Complete,
+}
+
+impl OpportunityStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpportunityStatus::Active => "active",
+            OpportunityStatus::Expired => "expired",
+            OpportunityStatus::Restricted => "restricted",
+            OpportunityStatus::Complete => "complete",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<OpportunityStatus> {
+        [Self::Active, Self::Expired, Self::Restricted, Self::Complete].into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Opportunity {
+    pub opportunity_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub isv_account_id: AccountId,
+    pub reseller_account_id: AccountId,
+    pub reseller_name: String,
+    pub products: Vec<ProductRef>,
+    pub currency: Currency,
+    pub discount: Discount,
+    pub wholesale: Wholesale,
+    pub duration: Duration,
+    pub buyer_account_ids: Vec<AccountId>,
+    pub renewal: bool,
+    pub eula: Eula,
+    pub reseller_agreement: ResellerAgreement,
+    pub notification_emails: Vec<String>,
+    /// The stored state; `status(now)` is what callers see.
+    pub state: OpportunityStatus,
+    pub offers_created: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a create needs besides the body: who asks, the sellers and products its ids named
+/// (those found), the clock, and one fresh id per reseller.
+pub struct CreateContext<'a> {
+    pub isv: Option<&'a Seller>,
+    pub isv_account_id: &'a AccountId,
+    pub resellers: &'a [Seller],
+    pub products: &'a [Product],
+    pub now: DateTime<Utc>,
+    pub opportunity_ids: Vec<String>,
+}
+
+/// The checked, reseller-independent part of a create.
+struct Terms {
+    products: Vec<Product>,
+    currency: Currency,
+    discount: Discount,
+    wholesale: Wholesale,
+    duration: Duration,
+    buyers: Vec<AccountId>,
+}
+
+pub fn create(input: CreateOpportunityInput, ctx: CreateContext<'_>) -> DomainResult<Vec<Opportunity>> {
+    if !ctx.isv.is_some_and(|s| s.registered) {
+        return Err(DomainError::Forbidden("only a registered seller can create opportunities".into()));
+    }
+    check_name(&input.name)?;
+    if let Some(description) = &input.description {
+        check_description(description)?;
+    }
+    if input.renewal && !input.renewal_acknowledged {
+        return Err(DomainError::field("renewalAcknowledged", "renewalAcknowledged must be true for a renewal"));
+    }
+    let resellers = check_resellers(&input.reseller_account_ids, ctx.isv_account_id, ctx.resellers)?;
+    let terms = check_terms(&input, &ctx)?;
+    validate::emails(&input.notification_emails, "notificationEmails", 10)?;
+    if ctx.opportunity_ids.len() != resellers.len() {
+        return Err(DomainError::invalid("one opportunity id is needed per reseller"));
+    }
+    Ok(resellers
+        .into_iter()
+        .zip(ctx.opportunity_ids)
+        .map(|(reseller, opportunity_id)| Opportunity {
+            opportunity_id,
+            name: input.name.clone(),
+            description: input.description.clone(),
+            isv_account_id: ctx.isv_account_id.clone(),
+            reseller_account_id: reseller.account_id.clone(),
+            reseller_name: reseller.display_name.clone(),
+            products: terms.products.iter().map(product_ref).collect(),
+            currency: terms.currency,
+            discount: terms.discount.clone(),
+            wholesale: terms.wholesale.clone(),
+            duration: terms.duration.clone(),
+            buyer_account_ids: terms.buyers.clone(),
+            renewal: input.renewal,
+            eula: input.eula.clone().unwrap_or_default(),
+            reseller_agreement: input.reseller_agreement.clone().unwrap_or_default(),
+            notification_emails: input.notification_emails.clone(),
+            state: OpportunityStatus::Active,
+            offers_created: 0,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+        })
+        .collect())
+}
+
+fn check_terms(input: &CreateOpportunityInput, ctx: &CreateContext<'_>) -> DomainResult<Terms> {
+    let products = check_products(&input.product_ids, ctx.isv_account_id, ctx.products)?;
+    let currency = products[0].currency;
+    if products.iter().any(|p| p.currency != currency) {
+        return Err(DomainError::field("productIds", "all products of an opportunity must share one currency"));
+    }
+    let discount = check_discount(&input.discount, &products)?;
+    let wholesale = wholesale_of(&products, &discount);
+    let duration = check_duration(&input.duration, ctx.now)?;
+    validate::count(&input.buyer_account_ids, "buyerAccountIds", 0, 25)?;
+    let buyers = input
+        .buyer_account_ids
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| AccountId::parse_field(raw, &format!("buyerAccountIds[{i}]")))
+        .collect::<DomainResult<Vec<_>>>()?;
+    validate::distinct(&buyers, "buyerAccountIds", Clone::clone)?;
+    Ok(Terms { products, currency, discount, wholesale, duration, buyers })
+}
+
+fn check_name(name: &str) -> DomainResult<()> {
+    let ok = (3..=100).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then_some(()).ok_or_else(|| DomainError::field("name", "name must be 3 to 100 ASCII letters and digits"))
+}
+
+fn check_description(description: &str) -> DomainResult<()> {
+    let allowed = |c: char| c.is_alphanumeric() || " .,-'():;/&".contains(c);
+    if description.chars().count() > 256 || !description.chars().all(allowed) {
+        return Err(DomainError::field(
+            "description",
+            "description is at most 256 characters: letters, digits, spaces and . , - ' ( ) : ; / &",
+        ));
+    }
+    Ok(())
+}
+
+fn check_resellers(raw: &[String], isv: &AccountId, known: &[Seller]) -> DomainResult<Vec<Seller>> {
+    validate::count(raw, "resellerAccountIds", 1, 20)?;
+    let mut resellers = Vec::with_capacity(raw.len());
+    for (i, id) in raw.iter().enumerate() {
+        let field = format!("resellerAccountIds[{i}]");
+        let id = AccountId::parse_field(id, &field)?;
+        if &id == isv {
+            return Err(DomainError::field(field, "an ISV cannot authorize itself as a reseller"));
+        }
+        match known.iter().find(|s| s.account_id == id && s.registered) {
+            Some(seller) => resellers.push(seller.clone()),
+            None => return Err(DomainError::field(field, format!("{id} is not a registered seller"))),
+        }
+    }
+    validate::distinct(&resellers, "resellerAccountIds", |s| s.account_id.clone())?;
+    Ok(resellers)
+}
+
+fn check_products(raw: &[String], isv: &AccountId, known: &[Product]) -> DomainResult<Vec<Product>> {
+    validate::count(raw, "productIds", 1, 20)?;
+    validate::distinct(raw, "productIds", Clone::clone)?;
+    raw.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let field = format!("productIds[{i}]");
+            let product = known
+                .iter()
+                .find(|p| &p.product_id == id && &p.seller_account_id == isv)
+                .filter(|_| IdKind::Product.is_valid(id))
+                .ok_or_else(|| DomainError::field(&field, format!("{id} is not one of your products")))?;
+            if !product.paid {
+                return Err(DomainError::field(field, format!("{id} is a free product; only paid products can be resold")));
+            }
+            Ok(product.clone())
+        })
+        .collect()
+}
+
+fn check_discount(input: &DiscountInput, products: &[Product]) -> DomainResult<Discount> {
+    match input {
+        DiscountInput::Percentage { percentage } => {
+            let pct = parse_bounded(percentage, "discount.percentage", 2, Decimal::new(1, 2), Decimal::new(9999, 2))?;
+            if products.iter().any(|p| p.product_type == ProductType::ProfessionalServices) {
+                return Err(DomainError::field(
+                    "discount.type",
+                    "a percentage discount cannot cover a professional-services product",
+                ));
+            }
+            Ok(Discount::Percentage { percentage: pct })
+        }
+    }
+}
+
+fn wholesale_of(products: &[Product], discount: &Discount) -> Wholesale {
+    let Discount::Percentage { percentage } = discount;
+    Wholesale {
+        products: products
+            .iter()
+            .map(|p| WholesaleProduct {
+                product_id: p.product_id.clone(),
+                dimensions: p
+                    .dimensions
+                    .iter()
+                    .map(|d| WholesaleDimension {
+                        dimension_key: d.key.clone(),
+                        name: d.name.clone(),
+                        list_price: d.unit_price,
+                        wholesale_price: wholesale_unit(d.unit_price, *percentage),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn check_duration(input: &DurationInput, now: DateTime<Utc>) -> DomainResult<Duration> {
+    let date = |raw: &str| -> DomainResult<NaiveDate> {
+        let field = "duration.endDate";
+        let date = parse_date(raw).ok_or_else(|| DomainError::field(field, "endDate must be a date YYYY-MM-DD"))?;
+        if is_past(date, now) {
+            return Err(DomainError::field(field, "endDate must be today or later"));
+        }
+        Ok(date)
+    };
+    Ok(match input {
+        DurationInput::SingleUse { end_date } => Duration::SingleUse { end_date: end_date.as_deref().map(date).transpose()? },
+        DurationInput::EndDate { end_date } => Duration::EndDate { end_date: date(end_date)? },
+        DurationInput::NoEnd => Duration::NoEnd,
+    })
+}
+
+fn product_ref(p: &Product) -> ProductRef {
+    ProductRef { product_id: p.product_id.clone(), title: p.title.clone(), product_type: p.product_type }
+}
+
+impl Opportunity {
+    /// The status at `now`: an active authorization past its end date already reads as expired.
+    pub fn status(&self, now: DateTime<Utc>) -> OpportunityStatus {
+        match (self.state, self.duration.end_date()) {
+            (OpportunityStatus::Active, Some(end)) if is_past(end, now) => OpportunityStatus::Expired,
+            (state, _) => state,
+        }
+    }
+
+    /// When the sweep should expire it, while it still can expire.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        (self.state == OpportunityStatus::Active).then(|| self.duration.end_date().map(end_instant)).flatten()
+    }
+
+    pub fn is_party(&self, caller: &AccountId) -> bool {
+        &self.isv_account_id == caller || &self.reseller_account_id == caller
+    }
+
+    fn require_active(&self, now: DateTime<Utc>, action: &str) -> DomainResult<()> {
+        match self.status(now) {
+            OpportunityStatus::Active => Ok(()),
+            status => Err(DomainError::Conflict(format!(
+                "opportunity {} is {}; {action} needs an active one",
+                self.opportunity_id,
+                status.as_str()
+            ))),
+        }
+    }
+
+    /// The ISV withdraws the authorization. Offers already made stay acceptable.
+    pub fn revoke(&self, caller: &AccountId, now: DateTime<Utc>) -> DomainResult<Opportunity> {
+        self.require_isv(caller, "revoke")?;
+        self.require_active(now, "revoking")?;
+        Ok(Opportunity { state: OpportunityStatus::Restricted, updated_at: now, ..self.clone() })
+    }
+
+    /// The sweep's transition once the end date has passed.
+    pub fn expire(&self, now: DateTime<Utc>) -> Option<Opportunity> {
+        (self.state == OpportunityStatus::Active && self.status(now) == OpportunityStatus::Expired)
+            .then(|| Opportunity { state: OpportunityStatus::Expired, updated_at: now, ..self.clone() })
+    }
+
+    /// Records an offer made from it; a single-use authorization is consumed by the first.
+    pub fn record_offer(&self, now: DateTime<Utc>) -> DomainResult<Opportunity> {
+        self.require_active(now, "making an offer")?;
+        let state = if self.duration.single_use() { OpportunityStatus::Complete } else { OpportunityStatus::Active };
+        Ok(Opportunity { state, offers_created: self.offers_created + 1, updated_at: now, ..self.clone() })
+    }
+
+    fn require_isv(&self, caller: &AccountId, action: &str) -> DomainResult<()> {
+        if &self.isv_account_id == caller {
+            Ok(())
+        } else if self.is_party(caller) {
+            Err(DomainError::Forbidden(format!("only the ISV can {action} an opportunity")))
+        } else {
+            Err(DomainError::NotFound(format!("no opportunity {}", self.opportunity_id)))
+        }
+    }
+
+    /// `PATCH`: only the description and the notification emails change, in any status.
+    pub fn patch(&self, caller: &AccountId, body: &Map<String, Value>, now: DateTime<Utc>) -> DomainResult<Opportunity> {
+        self.require_isv(caller, "change")?;
+        for key in body.keys() {
+            match key.as_str() {
+                "description" | "notificationEmails" => {}
+                k if CREATE_FIELDS.contains(&k) => return Err(DomainError::ImmutableField { field: k.to_string() }),
+                k => return Err(DomainError::field(k, format!("{k} is not a field of an opportunity"))),
+            }
+        }
+        let mut next = self.clone();
+        if let Some(value) = body.get("description") {
+            next.description = match value {
+                Value::Null => None,
+                Value::String(s) => {
+                    check_description(s)?;
+                    Some(s.clone())
+                }
+                _ => return Err(DomainError::field("description", "description must be a string")),
+            };
+        }
+        if let Some(value) = body.get("notificationEmails") {
+            let emails: Vec<String> = serde_json::from_value(value.clone())
+                .map_err(|_| DomainError::field("notificationEmails", "notificationEmails must be a list of strings"))?;
+            validate::emails(&emails, "notificationEmails", 10)?;
+            next.notification_emails = emails;
+        }
+        next.updated_at = now;
+        Ok(next)
+    }
+
+    /// The API's shape: the stored state replaced by the status at `now`.
+    pub fn view(&self, now: DateTime<Utc>) -> Value {
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            map.remove("state");
+            map.insert("status".into(), Value::String(self.status(now).as_str().into()));
+        }
+        value
+    }
+
+    /// One line of the discount for people, e.g. in an email.
+    pub fn discount_summary(&self) -> String {
+        match &self.discount {
+            Discount::Percentage { percentage } => format!("{percentage}% off list price on every product"),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "opportunity_tests.rs"]
+pub(crate) mod tests;

@@ -1,0 +1,199 @@
+//! List → wholesale → buyer pricing and the disbursement, in the contract's rounding order.
+
+use crate::fees::{FeeBasis, FeeSchedule};
+use crate::money::{round_unit_price, Currency};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
+
+/// Wholesale unit price from a list price and the ISV's discount percentage.
+pub fn wholesale_unit(list: Decimal, discount_pct: Decimal) -> Decimal {
+    round_unit_price(list * (HUNDRED - discount_pct) / HUNDRED)
+}
+
+/// Buyer unit price from a wholesale price and the reseller's markup percentage.
+pub fn buyer_unit(wholesale: Decimal, markup_pct: Decimal) -> Decimal {
+    round_unit_price(wholesale * (HUNDRED + markup_pct) / HUNDRED)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceLine {
+    pub dimension_key: String,
+    pub units: u64,
+    pub list_price: Decimal,
+    pub wholesale_price: Decimal,
+    pub buyer_price: Decimal,
+    /// The buyer's line total.
+    pub line_total: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pricing {
+    pub lines: Vec<PriceLine>,
+    pub wholesale_total: Decimal,
+    pub markup_total: Decimal,
+    pub buyer_total: Decimal,
+}
+
+/// One dimension to price: key, units, list and wholesale unit prices.
+pub struct LineInput<'a> {
+    pub dimension_key: &'a str,
+    pub units: u64,
+    pub list_price: Decimal,
+    pub wholesale_price: Decimal,
+}
+
+/// Prices every line, rounds each line total to the minor unit, and sums the rounded lines.
+pub fn price(lines: &[LineInput<'_>], markup_pct: Decimal, currency: Currency) -> Pricing {
+    let mut wholesale_total = currency.round(Decimal::ZERO);
+    let mut buyer_total = wholesale_total;
+    let lines = lines
+        .iter()
+        .map(|l| {
+            let buyer_price = buyer_unit(l.wholesale_price, markup_pct);
+            let units = Decimal::from(l.units);
+            let line_total = currency.round(units * buyer_price);
+            wholesale_total += currency.round(units * l.wholesale_price);
+            buyer_total += line_total;
+            PriceLine {
+                dimension_key: l.dimension_key.to_string(),
+                units: l.units,
+                list_price: l.list_price,
+                wholesale_price: l.wholesale_price,
+                buyer_price,
+                line_total,
+            }
+        })
+        .collect();
+    Pricing { lines, wholesale_total, markup_total: buyer_total - wholesale_total, buyer_total }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Disbursement {
+    pub currency: Currency,
+    pub buyer_total: Decimal,
+    pub wholesale_total: Decimal,
+    pub markup_total: Decimal,
+    pub fee_rate: Decimal,
+    pub isv_fee: Decimal,
+    pub isv_net: Decimal,
+    pub reseller_fee: Decimal,
+    pub reseller_net: Decimal,
+}
+
+/// Splits the buyer total: each share pays the same fee rate, each net is its share less its fee.
+pub fn disburse(pricing: &Pricing, currency: Currency, basis: FeeBasis, fees: &FeeSchedule) -> Disbursement {
+    let fee_rate = fees.rate(basis);
+    let isv_fee = currency.round(pricing.wholesale_total * fee_rate);
+    let reseller_fee = currency.round(pricing.markup_total * fee_rate);
+    Disbursement {
+        currency,
+        buyer_total: pricing.buyer_total,
+        wholesale_total: pricing.wholesale_total,
+        markup_total: pricing.markup_total,
+        fee_rate,
+        isv_fee,
+        isv_net: pricing.wholesale_total - isv_fee,
+        reseller_fee,
+        reseller_net: pricing.markup_total - reseller_fee,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::product::ProductType;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn basis(total: Decimal) -> FeeBasis {
+        FeeBasis { product_type: ProductType::SaasContract, renewal: false, buyer_total: total, channel_partner: true }
+    }
+
+    #[test]
+    fn the_contracts_worked_example() {
+        let wholesale = wholesale_unit(d("100.00"), d("20"));
+        let pricing = price(&[LineInput { dimension_key: "users", units: 1, list_price: d("100.00"), wholesale_price: wholesale }], d("10"), Currency::USD);
+        assert_eq!(pricing.buyer_total.to_string(), "88.00");
+        assert_eq!(pricing.wholesale_total.to_string(), "80.00");
+        assert_eq!(pricing.markup_total.to_string(), "8.00");
+        let split = disburse(&pricing, Currency::USD, basis(pricing.buyer_total), &FeeSchedule::default());
+        assert_eq!(split.fee_rate.to_string(), "0.035");
+        assert_eq!(split.isv_fee.to_string(), "2.80");
+        assert_eq!(split.isv_net.to_string(), "77.20");
+        assert_eq!(split.reseller_fee.to_string(), "0.28");
+        assert_eq!(split.reseller_net.to_string(), "7.72");
+    }
+
+    #[test]
+    fn unit_prices_round_to_six_places_before_lines_round_to_cents() {
+        // 49.99 × 0.667 = 33.34333 exactly; × 3 units = 100.02999, rounded once per line to 100.03.
+        let wholesale = wholesale_unit(d("49.99"), d("33.3"));
+        assert_eq!(wholesale.to_string(), "33.34333");
+        let pricing = price(&[LineInput { dimension_key: "u", units: 3, list_price: d("49.99"), wholesale_price: wholesale }], d("0"), Currency::USD);
+        assert_eq!(pricing.wholesale_total.to_string(), "100.03");
+        assert_eq!(pricing.markup_total.to_string(), "0.00");
+    }
+
+    #[test]
+    fn yen_stays_whole() {
+        let wholesale = wholesale_unit(d("10001"), d("20"));
+        let pricing = price(&[LineInput { dimension_key: "u", units: 1, list_price: d("10001"), wholesale_price: wholesale }], d("10"), Currency::JPY);
+        assert_eq!(pricing.wholesale_total.to_string(), "8001");
+        assert_eq!(pricing.buyer_total.to_string(), "8801");
+        let split = disburse(&pricing, Currency::JPY, basis(pricing.buyer_total), &FeeSchedule::default());
+        assert_eq!(split.isv_fee.to_string(), "280");
+        assert_eq!(split.reseller_fee.to_string(), "28");
+    }
+
+    #[test]
+    fn a_large_deal_drops_to_the_two_percent_tier() {
+        let wholesale = wholesale_unit(d("2000000"), d("20"));
+        let pricing = price(&[LineInput { dimension_key: "u", units: 1, list_price: d("2000000"), wholesale_price: wholesale }], d("10"), Currency::USD);
+        assert_eq!(pricing.buyer_total.to_string(), "1760000.00");
+        let split = disburse(&pricing, Currency::USD, basis(pricing.buyer_total), &FeeSchedule::default());
+        assert_eq!(split.fee_rate.to_string(), "0.025");
+    }
+
+    fn currency() -> impl Strategy<Value = Currency> {
+        prop_oneof![Just(Currency::USD), Just(Currency::EUR), Just(Currency::GBP), Just(Currency::AUD), Just(Currency::JPY)]
+    }
+
+    proptest! {
+        #[test]
+        fn a_disbursement_adds_up_exactly_and_never_goes_negative(
+            cents in 1u64..100_000_000_000,
+            discount_bp in 1u32..9_999,
+            markup_micro in 0u64..1_000_000_000,
+            units in 1u64..10_000_000,
+            dims in 1usize..5,
+            currency in currency(),
+            renewal: bool,
+        ) {
+            let list = Decimal::new(cents as i64, 2);
+            let discount = Decimal::new(discount_bp as i64, 2);
+            let markup = Decimal::new(markup_micro as i64, 6);
+            let wholesale = wholesale_unit(list, discount);
+            prop_assert!(wholesale <= list);
+            let keys: Vec<String> = (0..dims).map(|i| format!("d{i}")).collect();
+            let lines: Vec<LineInput> = keys.iter().map(|k| LineInput { dimension_key: k, units, list_price: list, wholesale_price: wholesale }).collect();
+            let pricing = price(&lines, markup, currency);
+            let basis = FeeBasis { product_type: ProductType::SaasContract, renewal, buyer_total: pricing.buyer_total, channel_partner: true };
+            let split = disburse(&pricing, currency, basis, &FeeSchedule::default());
+            prop_assert_eq!(split.isv_net + split.isv_fee + split.reseller_net + split.reseller_fee, pricing.buyer_total);
+            prop_assert!(pricing.buyer_total >= pricing.wholesale_total);
+            for part in [split.isv_net, split.isv_fee, split.reseller_net, split.reseller_fee] {
+                prop_assert!(part >= Decimal::ZERO, "negative part {}", part);
+                prop_assert!(part.scale() <= currency.minor_places());
+            }
+        }
+    }
+}
