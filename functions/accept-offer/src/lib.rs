@@ -1,1 +1,46 @@
+//! `POST /offers/{id}/accept`: the buyer accepts; the offer becomes an agreement, exactly once.
 
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use cppo_domain::event::{Event, EventType};
+use cppo_domain::ids::IdKind;
+use cppo_domain::offer::Offer;
+use cppo_platform::api::{path_id, until_committed};
+use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::store::{agreement_item, event_item, offer_item, Write, OFFER};
+use cppo_platform::App;
+use serde_json::Value;
+
+pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+    serve(&event, &app.config.account_claim, |req| async move {
+        match req.route_key() {
+            "POST /offers/{id}/accept" => accept(app, &req).await,
+            _ => unknown_route(&req),
+        }
+    })
+    .await
+}
+
+async fn accept(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+    req.empty_body()?;
+    let id = path_id(req, "id", IdKind::Offer, "offer")?;
+    let agreement_id = app.new_id(IdKind::Agreement);
+    let (agreement, event) = until_committed(|| async {
+        let read = app.store.load::<Offer>(OFFER, id).await?.ok_or_else(|| ApiError::NotFound(format!("no offer {id}")))?;
+        let now = app.now();
+        let (accepted, agreement) = read.value.accept(&req.caller, agreement_id.clone(), &app.fees, now)?;
+        let company = Some(accepted.buyer_company_name.clone());
+        let event = Event::for_agreement(EventType::OfferAccepted, &agreement, company, app.new_id(IdKind::Event), now, None);
+        app.store
+            .transact(vec![
+                Write::Replace(offer_item(&accepted, read.version + 1)?, read.version),
+                Write::Create(agreement_item(&agreement, 1)?),
+                Write::Create(event_item(&event)?),
+            ])
+            .await?;
+        Ok((agreement, event))
+    })
+    .await?;
+    let now = app.now();
+    app.outbox.deliver(&app.store, std::slice::from_ref(&event), now).await;
+    Ok((201, agreement.view(&req.caller, now)))
+}

@@ -1,1 +1,110 @@
+//! The scheduled sweep: expires what has fallen due and re-sends events SQS never got.
+//!
+//! It reads only the sparse due index up to now, a page at a time. Each item is settled on its
+//! own, conditionally, so a sweep cut off midway (or racing another) resumes without harm.
+
+use cppo_domain::agreement::Agreement;
+use cppo_domain::event::{Event, EventType};
+use cppo_domain::ids::IdKind;
+use cppo_domain::offer::Offer;
+use cppo_domain::opportunity::Opportunity;
+use cppo_platform::store::{
+    agreement_item, event_item, offer_item, opportunity_item, parse_item, string_attr, Item, StoreError, Versioned, Write, AGREEMENT, EVENT,
+    OFFER, OPPORTUNITY,
+};
+use cppo_platform::App;
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Expired {
+    pub opportunities: u64,
+    pub offers: u64,
+    pub agreements: u64,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    pub expired: Expired,
+    pub events_resent: u64,
+    pub items_read: u64,
+}
+
+const PAGE: i32 = 100;
+
+pub async fn sweep(app: &App) -> Result<SweepReport, StoreError> {
+    let now = app.now();
+    let mut report = SweepReport::default();
+    let mut start = None;
+    loop {
+        let (items, next) = app.store.due(now, PAGE, start).await?;
+        report.items_read += items.len() as u64;
+        for item in items {
+            settle(app, item, &mut report).await?;
+        }
+        match next {
+            Some(key) => start = Some(key),
+            None => break,
+        }
+    }
+    tracing::info!(?report, "sweep finished");
+    Ok(report)
+}
+
+async fn settle(app: &App, item: Item, report: &mut SweepReport) -> Result<(), StoreError> {
+    let Some(kind) = string_attr(&item, "kind").map(str::to_string) else { return Ok(()) };
+    let outcome = match kind.as_str() {
+        OPPORTUNITY => expire_opportunity(app, parse_item(item)?).await.map(|hit| report.expired.opportunities += hit),
+        OFFER => expire_offer(app, parse_item(item)?).await.map(|hit| report.expired.offers += hit),
+        AGREEMENT => expire_agreement(app, parse_item(item)?).await.map(|hit| report.expired.agreements += hit),
+        EVENT => resend(app, &item).await.map(|hit| report.events_resent += hit),
+        _ => Ok(()),
+    };
+    match outcome {
+        // Someone changed it since the index was read (accepted, revoked, another sweep): theirs stands.
+        Err(StoreError::Conflict) => Ok(()),
+        other => other,
+    }
+}
+
+async fn commit(app: &App, write: Write, event: Event) -> Result<u64, StoreError> {
+    app.store.transact(vec![write, Write::Create(event_item(&event)?)]).await?;
+    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
+    Ok(1)
+}
+
+async fn expire_opportunity(app: &App, read: Versioned<Opportunity>) -> Result<u64, StoreError> {
+    let now = app.now();
+    let Some(expired) = read.value.expire(now) else { return Ok(0) };
+    let reason = Some("its end date has passed; no new offers can be made from it".to_string());
+    let event = Event::for_opportunity(EventType::OpportunityExpired, &expired, app.new_id(IdKind::Event), now, reason);
+    commit(app, Write::Replace(opportunity_item(&expired, read.version + 1)?, read.version), event).await
+}
+
+async fn expire_offer(app: &App, read: Versioned<Offer>) -> Result<u64, StoreError> {
+    let now = app.now();
+    let Some(expired) = read.value.expire(now) else { return Ok(0) };
+    let reason = Some("the buyer did not accept it by its last day".to_string());
+    let event = Event::for_offer(EventType::OfferExpired, &expired, app.new_id(IdKind::Event), now, reason);
+    commit(app, Write::Replace(offer_item(&expired, read.version + 1)?, read.version), event).await
+}
+
+async fn expire_agreement(app: &App, read: Versioned<Agreement>) -> Result<u64, StoreError> {
+    let now = app.now();
+    let Some(expired) = read.value.expire(now) else { return Ok(0) };
+    let reason = Some("its contract term has ended".to_string());
+    let event = Event::for_agreement(EventType::AgreementExpired, &expired, None, app.new_id(IdKind::Event), now, reason);
+    commit(app, Write::Replace(agreement_item(&expired, read.version + 1)?, read.version), event).await
+}
+
+/// Sends an event whose first send failed. A failure here waits for the next sweep.
+async fn resend(app: &App, item: &Item) -> Result<u64, StoreError> {
+    let (Some(id), Some(body)) = (string_attr(item, "eventId"), string_attr(item, "body")) else { return Ok(0) };
+    if let Err(error) = app.outbox.send(body).await {
+        tracing::warn!(event_id = id, %error, "re-send failed; the next sweep tries again");
+        return Ok(0);
+    }
+    app.store.mark_sent(id, app.now()).await?;
+    Ok(1)
+}
 

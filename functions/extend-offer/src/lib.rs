@@ -1,1 +1,53 @@
+//! `POST /offers`: a reseller extends a private offer from an opportunity it holds.
 
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use cppo_domain::event::{Event, EventType};
+use cppo_domain::ids::IdKind;
+use cppo_domain::offer::{extend, ExtendOfferInput};
+use cppo_domain::opportunity::Opportunity;
+use cppo_platform::api::until_committed;
+use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::store::{event_item, offer_item, opportunity_item, Write, OPPORTUNITY};
+use cppo_platform::App;
+use serde_json::Value;
+
+pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+    serve(&event, &app.config.account_claim, |req| async move {
+        match req.route_key() {
+            "POST /offers" => extend_offer(app, &req).await,
+            _ => unknown_route(&req),
+        }
+    })
+    .await
+}
+
+async fn extend_offer(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+    let input: ExtendOfferInput = req.body()?;
+    let opportunity_id = input.opportunity_id.as_str();
+    if !IdKind::Opportunity.is_valid(opportunity_id) {
+        return Err(ApiError::validation("opportunityId", "opportunityId is not an opportunity id"));
+    }
+    let offer_id = app.new_id(IdKind::Offer);
+    let (offer, event) = until_committed(|| async {
+        let read = app
+            .store
+            .load::<Opportunity>(OPPORTUNITY, opportunity_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no opportunity {opportunity_id}")))?;
+        let now = app.now();
+        let (opportunity, offer) = extend(&input, &req.caller, &read.value, offer_id.clone(), now)?;
+        let event = Event::for_offer(EventType::OfferExtended, &offer, app.new_id(IdKind::Event), now, None);
+        app.store
+            .transact(vec![
+                Write::Replace(opportunity_item(&opportunity, read.version + 1)?, read.version),
+                Write::Create(offer_item(&offer, 1)?),
+                Write::Create(event_item(&event)?),
+            ])
+            .await?;
+        Ok((offer, event))
+    })
+    .await?;
+    let now = app.now();
+    app.outbox.deliver(&app.store, std::slice::from_ref(&event), now).await;
+    Ok((201, offer.view(&req.caller, now)))
+}

@@ -1,1 +1,84 @@
+//! Every read of opportunities, offers and agreements: one read-only function, each party seeing
+//! only what is theirs (404 to outsiders) and the buyer never a wholesale figure.
 
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use cppo_domain::agreement::Agreement;
+use cppo_domain::ids::IdKind;
+use cppo_domain::offer::Offer;
+use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
+use cppo_platform::api::{page_body, page_request, path_id};
+use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::store::{party_streams, Index, AGREEMENT, OFFER, OPPORTUNITY};
+use cppo_platform::App;
+use serde_json::Value;
+
+type Answer = Result<(u16, Value), ApiError>;
+
+pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+    serve(&event, &app.config.account_claim, |req| async move {
+        match req.route_key() {
+            "GET /opportunities" => list_opportunities(app, &req).await,
+            "GET /opportunities/{id}" => get_opportunity(app, &req).await,
+            "GET /offers" => list_offers(app, &req).await,
+            "GET /offers/{id}" => get_offer(app, &req).await,
+            "GET /agreements" => list_agreements(app, &req).await,
+            "GET /agreements/{id}" => get_agreement(app, &req).await,
+            _ => unknown_route(&req),
+        }
+    })
+    .await
+}
+
+const ALL_SIDES: &[Index] = &[Index::ByIsv, Index::ByReseller, Index::ByBuyer];
+
+async fn list_opportunities(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let status = match req.query("status") {
+        None => None,
+        Some(raw) => Some(OpportunityStatus::parse(raw).ok_or_else(|| ApiError::validation("status", "status must be active, expired, restricted or complete"))?),
+    };
+    let streams = party_streams(&req.caller, OPPORTUNITY, &[Index::ByIsv, Index::ByReseller]);
+    let (positions, limit) = page_request(req, &streams)?;
+    let now = app.now();
+    let page = app.store.list(&streams, positions, limit, |o: &Opportunity| status.is_none_or(|s| o.status(now) == s)).await?;
+    Ok((200, page_body(page, |o| o.view(now))))
+}
+
+async fn get_opportunity(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
+    match app.store.load::<Opportunity>(OPPORTUNITY, id).await? {
+        Some(o) if o.value.is_party(&req.caller) => Ok((200, o.value.view(app.now()))),
+        _ => Err(ApiError::NotFound(format!("no opportunity {id}"))),
+    }
+}
+
+async fn list_offers(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let streams = party_streams(&req.caller, OFFER, ALL_SIDES);
+    let (positions, limit) = page_request(req, &streams)?;
+    let now = app.now();
+    let page = app.store.list(&streams, positions, limit, |_: &Offer| true).await?;
+    Ok((200, page_body(page, |o| o.view(&req.caller, now))))
+}
+
+async fn get_offer(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let id = path_id(req, "id", IdKind::Offer, "offer")?;
+    match app.store.load::<Offer>(OFFER, id).await? {
+        Some(o) if o.value.party(&req.caller).is_some() => Ok((200, o.value.view(&req.caller, app.now()))),
+        _ => Err(ApiError::NotFound(format!("no offer {id}"))),
+    }
+}
+
+async fn list_agreements(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let streams = party_streams(&req.caller, AGREEMENT, ALL_SIDES);
+    let (positions, limit) = page_request(req, &streams)?;
+    let now = app.now();
+    let page = app.store.list(&streams, positions, limit, |_: &Agreement| true).await?;
+    Ok((200, page_body(page, |a| a.view(&req.caller, now))))
+}
+
+async fn get_agreement(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let id = path_id(req, "id", IdKind::Agreement, "agreement")?;
+    match app.store.load::<Agreement>(AGREEMENT, id).await? {
+        Some(a) if a.value.party(&req.caller).is_some() => Ok((200, a.value.view(&req.caller, app.now()))),
+        _ => Err(ApiError::NotFound(format!("no agreement {id}"))),
+    }
+}

@@ -1,1 +1,60 @@
+//! The ISV's changes to an opportunity: `PATCH /opportunities/{id}` and `POST .../revoke`.
 
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use cppo_domain::event::{Event, EventType};
+use cppo_domain::ids::IdKind;
+use cppo_domain::opportunity::Opportunity;
+use cppo_platform::api::{path_id, until_committed, Step};
+use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::store::{event_item, opportunity_item, Versioned, Write, OPPORTUNITY};
+use cppo_platform::App;
+use serde_json::{Map, Value};
+
+pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+    serve(&event, &app.config.account_claim, |req| async move {
+        match req.route_key() {
+            "PATCH /opportunities/{id}" => patch(app, &req).await,
+            "POST /opportunities/{id}/revoke" => revoke(app, &req).await,
+            _ => unknown_route(&req),
+        }
+    })
+    .await
+}
+
+async fn load(app: &App, req: &ApiRequest<'_>, id: &str) -> Result<Versioned<Opportunity>, Step> {
+    match app.store.load::<Opportunity>(OPPORTUNITY, id).await? {
+        Some(o) if o.value.is_party(&req.caller) => Ok(o),
+        _ => Err(ApiError::NotFound(format!("no opportunity {id}")).into()),
+    }
+}
+
+async fn patch(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+    let body: Map<String, Value> = req.body()?;
+    let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
+    let updated = until_committed(|| async {
+        let read = load(app, req, id).await?;
+        let next = read.value.patch(&req.caller, &body, app.now())?;
+        app.store.put(Write::Replace(opportunity_item(&next, read.version + 1)?, read.version)).await?;
+        Ok(next)
+    })
+    .await?;
+    Ok((200, updated.view(app.now())))
+}
+
+async fn revoke(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+    req.empty_body()?;
+    let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
+    let (revoked, event) = until_committed(|| async {
+        let read = load(app, req, id).await?;
+        let now = app.now();
+        let next = read.value.revoke(&req.caller, now)?;
+        let reason = Some("the ISV revoked the authorization; offers already made stay open".to_string());
+        let event = Event::for_opportunity(EventType::OpportunityRevoked, &next, app.new_id(IdKind::Event), now, reason);
+        let writes = vec![Write::Replace(opportunity_item(&next, read.version + 1)?, read.version), Write::Create(event_item(&event)?)];
+        app.store.transact(writes).await?;
+        Ok((next, event))
+    })
+    .await?;
+    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
+    Ok((200, revoked.view(app.now())))
+}

@@ -1,0 +1,82 @@
+//! The words of each email. Recipients are the ISV's people or the reseller, never the buyer, so
+//! figures from the disbursement may appear; nothing here is logged.
+
+use cppo_domain::event::{Event, EventDetail, EventType};
+use cppo_domain::opportunity::Opportunity;
+use cppo_platform::mailer::Email;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Stakeholders,
+    Reseller,
+}
+
+pub fn compose(event: &Event, group: Group, opportunity: Option<&Opportunity>, to: Vec<String>) -> Email {
+    let name = opportunity.map(|o| o.name.as_str()).unwrap_or(event.opportunity_id.as_str());
+    let subject = format!("{}: {name}", event.event_type.title());
+    let mut lines = vec![intro(event.event_type, group).to_string(), String::new()];
+    lines.push(format!("Opportunity: {} ({name})", event.opportunity_id));
+    if let Some(offer) = &event.offer_id {
+        lines.push(format!("Offer: {offer}"));
+    }
+    if let Some(agreement) = &event.agreement_id {
+        lines.push(format!("Agreement: {agreement}"));
+    }
+    lines.extend(details(&event.detail));
+    lines.push(String::new());
+    lines.push(format!("Event {} at {}", event.event_id, event.occurred_at.to_rfc3339()));
+    Email { to, subject, body: lines.join("\n") }
+}
+
+fn intro(kind: EventType, group: Group) -> &'static str {
+    use EventType::*;
+    match (kind, group) {
+        (OpportunityCreated, _) => "An ISV has authorized you to resell its products through AWS Marketplace.",
+        (OfferExtended, _) => "A channel partner used your resale authorization to extend a private offer.",
+        (OfferAccepted, _) => "The buyer accepted the private offer. The new order is ready to book.",
+        (OpportunityExpired, _) => "The resale authorization has expired.",
+        (OpportunityRevoked, _) => "The resale authorization was revoked.",
+        (OfferExpired, _) => "The private offer expired before the buyer accepted it.",
+        (OfferCancelled, _) => "The private offer was cancelled.",
+        (AgreementExpired, _) => "The agreement has ended. It is time to renew.",
+    }
+}
+
+fn details(detail: &EventDetail) -> Vec<String> {
+    match detail {
+        EventDetail::Opportunity { name: _, products, discount, end_date, reason } => {
+            let mut lines = vec![format!("Products: {}", products.join(", ")), format!("Discount: {discount}")];
+            lines.push(match end_date {
+                Some(d) => format!("Ends: {d}"),
+                None => "Ends: no end date".to_string(),
+            });
+            lines.extend(reason.iter().map(|r| format!("Why: {r}")));
+            lines
+        }
+        EventDetail::Offer { product_title, buyer_account_id, buyer_company_name, currency, buyer_total, expires_on, reason } => {
+            let mut lines = vec![
+                format!("Product: {product_title}"),
+                format!("Buyer: {buyer_company_name} ({buyer_account_id})"),
+                format!("Buyer price: {buyer_total} {currency:?}"),
+                format!("Accept by: {expires_on}"),
+            ];
+            lines.extend(reason.iter().map(|r| format!("Why: {r}")));
+            lines
+        }
+        EventDetail::Agreement { buyer_account_id, buyer_company_name, start_date, end_date, disbursement: d, reason } => {
+            let buyer = buyer_company_name.as_deref().map_or(buyer_account_id.to_string(), |c| format!("{c} ({buyer_account_id})"));
+            let c = format!("{:?}", d.currency);
+            let mut lines = vec![
+                format!("Buyer: {buyer}"),
+                format!("Term: {start_date} to {end_date}"),
+                format!("Buyer total: {} {c}", d.buyer_total),
+                format!("Wholesale total: {} {c}; markup total: {} {c}", d.wholesale_total, d.markup_total),
+                format!("Fee rate: {}", d.fee_rate),
+                format!("ISV: fee {} {c}, net {} {c}", d.isv_fee, d.isv_net),
+                format!("Reseller: fee {} {c}, net {} {c}", d.reseller_fee, d.reseller_net),
+            ];
+            lines.extend(reason.iter().map(|r| format!("Why: {r}")));
+            lines
+        }
+    }
+}

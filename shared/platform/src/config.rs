@@ -1,0 +1,74 @@
+//! Configuration: one typed struct read from the environment once, at init.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[error("environment variable {name} {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The one DynamoDB table.
+    pub table_name: String,
+    /// The events queue notify consumes.
+    pub queue_url: String,
+    /// The JWT claim that carries the caller's AWS account ID.
+    pub account_claim: String,
+    /// The verified SES identity email is sent from; only notify needs it.
+    pub sender_email: Option<String>,
+}
+
+pub const TABLE_NAME: &str = "CPPO_TABLE_NAME";
+pub const QUEUE_URL: &str = "CPPO_QUEUE_URL";
+pub const ACCOUNT_CLAIM: &str = "CPPO_ACCOUNT_CLAIM";
+pub const SENDER_EMAIL: &str = "CPPO_SENDER_EMAIL";
+pub const REGION: &str = "AWS_REGION";
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup` so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError { name, problem: "is not set" })
+        };
+        // Without a region the SDK asks the instance metadata service and stalls start-up.
+        required(REGION)?;
+        Ok(Config {
+            table_name: required(TABLE_NAME)?,
+            queue_url: required(QUEUE_URL)?,
+            account_claim: lookup(ACCOUNT_CLAIM).filter(|v| !v.is_empty()).unwrap_or_else(|| "account_id".into()),
+            sender_email: lookup(SENDER_EMAIL).filter(|v| !v.is_empty()),
+        })
+    }
+
+    pub fn require_sender(&self) -> Result<&str, ConfigError> {
+        self.sender_email.as_deref().ok_or(ConfigError { name: SENDER_EMAIL, problem: "is not set" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let env: HashMap<&str, &str> = [(REGION, "us-east-1"), (TABLE_NAME, "t")].into();
+        let err = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(err.to_string(), "environment variable CPPO_QUEUE_URL is not set");
+    }
+
+    #[test]
+    fn the_claim_defaults_to_account_id() {
+        let env: HashMap<&str, &str> = [(REGION, "us-east-1"), (TABLE_NAME, "t"), (QUEUE_URL, "q")].into();
+        let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(config.account_claim, "account_id");
+        assert!(config.require_sender().is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! HTTP plumbing shared by the API functions: identity, body and query parsing, and the one
+//! mapping from errors to the contract's statuses and codes.
+
+use crate::store::StoreError;
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use base64::Engine;
+use cppo_domain::{AccountId, DomainError};
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::HeaderMap;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+
+/// Bodies over 64 KiB are refused before they are parsed.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    Unauthorized,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Validation { field: Option<String>, message: String },
+    ImmutableField { field: String },
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    TooManyRequests,
+    Internal,
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Validation { field, message } => ApiError::Validation { field, message },
+            DomainError::ImmutableField { field } => ApiError::ImmutableField { field },
+            DomainError::Forbidden(m) => ApiError::Forbidden(m),
+            DomainError::NotFound(m) => ApiError::NotFound(m),
+            DomainError::Conflict(m) => ApiError::Conflict(m),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => ApiError::Conflict("the resource was changed by another request; read it again".into()),
+            StoreError::Throttled => ApiError::TooManyRequests,
+            StoreError::Aws(detail) | StoreError::Corrupt(detail) => {
+                tracing::error!(error = %detail, "store call failed");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl ApiError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation { field: Some(field.to_string()), message: message.into() }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthorized => 401,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Validation { .. } | ApiError::ImmutableField { .. } => 400,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::Conflict(_) => 409,
+            ApiError::TooManyRequests => 429,
+            ApiError::Internal => 500,
+        }
+    }
+
+    fn body(&self) -> Value {
+        let (code, message, field) = match self {
+            ApiError::Unauthorized => ("Unauthorized", "a valid bearer token is required".to_string(), None),
+            ApiError::PayloadTooLarge => ("PayloadTooLarge", format!("the body exceeds {MAX_BODY_BYTES} bytes"), None),
+            ApiError::UnsupportedMediaType => ("UnsupportedMediaType", "the body must be application/json".to_string(), None),
+            ApiError::Validation { field, message } => ("ValidationError", message.clone(), field.clone()),
+            ApiError::ImmutableField { field } => ("ImmutableField", format!("{field} cannot change after creation"), Some(field.clone())),
+            ApiError::Forbidden(m) => ("Forbidden", m.clone(), None),
+            ApiError::NotFound(m) => ("NotFound", m.clone(), None),
+            ApiError::Conflict(m) => ("Conflict", m.clone(), None),
+            ApiError::TooManyRequests => ("TooManyRequests", "too many requests; retry later".to_string(), None),
+            ApiError::Internal => ("InternalError", "an internal error occurred".to_string(), None),
+        };
+        let mut error = json!({"code": code, "message": message});
+        if let Some(field) = field {
+            error["field"] = Value::String(field);
+        }
+        json!({ "error": error })
+    }
+
+    pub fn response(&self) -> ApiGatewayV2httpResponse {
+        let mut response = json_response(self.status(), &self.body());
+        if matches!(self, ApiError::TooManyRequests) {
+            response.headers.insert("retry-after", HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+pub fn json_response(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut response = ApiGatewayV2httpResponse::default();
+    response.status_code = i64::from(status);
+    response.headers = headers;
+    response.body = Some(Body::Text(body.to_string()));
+    response
+}
+
+/// A request whose caller is known.
+pub struct ApiRequest<'a> {
+    pub event: &'a ApiGatewayV2httpRequest,
+    pub caller: AccountId,
+}
+
+impl<'a> ApiRequest<'a> {
+    /// The caller's account ID from the JWT authorizer's claims, and nowhere else.
+    pub fn authenticate(event: &'a ApiGatewayV2httpRequest, claim: &str) -> Result<Self, ApiError> {
+        let caller = event
+            .request_context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .and_then(|jwt| jwt.claims.get(claim))
+            .and_then(|raw| AccountId::parse(raw))
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(ApiRequest { event, caller })
+    }
+
+    pub fn route_key(&self) -> &str {
+        self.event.route_key.as_deref().unwrap_or_default()
+    }
+
+    pub fn path_param(&self, name: &str) -> &str {
+        self.event.path_parameters.get(name).map(String::as_str).unwrap_or_default()
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.event.query_string_parameters.first(name)
+    }
+
+    fn raw_body(&self) -> Result<Option<Vec<u8>>, ApiError> {
+        let Some(body) = self.event.body.as_deref().filter(|b| !b.is_empty()) else { return Ok(None) };
+        let bytes = if self.event.is_base64_encoded {
+            base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| ApiError::validation("body", "the body is not valid base64"))?
+        } else {
+            body.as_bytes().to_vec()
+        };
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let content_type = self.event.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        Ok(Some(bytes))
+    }
+
+    /// The body as `T`: 413, 415 or 400 (naming the field at fault) when it cannot be read.
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let bytes = self.raw_body()?.ok_or_else(|| ApiError::Validation { field: None, message: "a JSON body is required".into() })?;
+        parse_json(&bytes)
+    }
+
+    /// A body that may be absent (the action routes), but must be an empty object when present.
+    pub fn empty_body(&self) -> Result<(), ApiError> {
+        match self.raw_body()? {
+            None => Ok(()),
+            Some(bytes) => {
+                let map: Map<String, Value> = parse_json(&bytes)?;
+                match map.keys().next() {
+                    None => Ok(()),
+                    Some(k) => Err(ApiError::validation(k, format!("{k} is not a field of this request"))),
+                }
+            }
+        }
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let field = (path != ".").then_some(path);
+        let message = match &field {
+            Some(f) => format!("{f}: {message}"),
+            None => format!("invalid JSON body: {message}"),
+        };
+        ApiError::Validation { field, message }
+    })
+}
+
+/// Runs a handler for an authenticated route and turns its outcome into the HTTP answer.
+pub async fn serve<'a, F, Fut>(event: &'a ApiGatewayV2httpRequest, claim: &str, handler: F) -> ApiGatewayV2httpResponse
+where
+    F: FnOnce(ApiRequest<'a>) -> Fut,
+    Fut: std::future::Future<Output = Result<(u16, Value), ApiError>>,
+{
+    let outcome = match ApiRequest::authenticate(event, claim) {
+        Ok(request) => handler(request).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((status, body)) => json_response(status, &body),
+        Err(e) => {
+            tracing::info!(status = e.status(), route = event.route_key.as_deref().unwrap_or_default(), "request refused");
+            e.response()
+        }
+    }
+}
+
+/// The answer for a route key this function does not serve (a template/code mismatch).
+pub fn unknown_route(request: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+    tracing::error!(route = request.route_key(), "route not served by this function");
+    Err(ApiError::NotFound("no such route".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_errors_name_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            percentage: String,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Outer {
+            discount: Inner,
+        }
+        let err = parse_json::<Outer>(br#"{"discount": {"percentage": 20}}"#).unwrap_err();
+        match err {
+            ApiError::Validation { field, .. } => assert_eq!(field.as_deref(), Some("discount.percentage")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse_json::<Outer>(b"{not json"), Err(ApiError::Validation { field: None, .. })));
+    }
+
+    #[test]
+    fn errors_have_the_contract_shape() {
+        let body = ApiError::validation("name", "bad name").body();
+        assert_eq!(body, json!({"error": {"code": "ValidationError", "message": "bad name", "field": "name"}}));
+        let throttled = ApiError::TooManyRequests.response();
+        assert_eq!(throttled.status_code, 429);
+        assert!(throttled.headers.contains_key("retry-after"));
+    }
+}

@@ -1,0 +1,257 @@
+//! Items for each aggregate: how a seller, product, opportunity, offer, agreement or event is keyed
+//! and indexed, and how it is read back.
+
+use super::items::{due, index, index_sort, item, parse, pk, s, string_attr, Index, Versioned};
+use super::{classify, Item, Store, StoreError, Stream, Write};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use chrono::{DateTime, Duration, Utc};
+use cppo_domain::agreement::Agreement;
+use cppo_domain::event::Event;
+use cppo_domain::offer::Offer;
+use cppo_domain::opportunity::Opportunity;
+use cppo_domain::product::Product;
+use cppo_domain::seller::Seller;
+use cppo_domain::time::stamp;
+use cppo_domain::AccountId;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+pub const SELLER: &str = "SELLER";
+pub const PRODUCT: &str = "PRODUCT";
+pub const OPPORTUNITY: &str = "OPPORTUNITY";
+pub const OFFER: &str = "OFFER";
+pub const AGREEMENT: &str = "AGREEMENT";
+pub const EVENT: &str = "EVENT";
+pub const EMAIL: &str = "EMAIL";
+
+/// The partition of registered sellers in the reseller index: the list `GET /resellers` reads.
+const RESELLERS: &str = "RESELLERS";
+
+/// How long an event may wait for its SQS send before the sweep sends it again.
+pub const OUTBOX_GRACE_SECONDS: i64 = 60;
+
+fn isv_key(a: &AccountId) -> String {
+    format!("ISV#{a}")
+}
+fn reseller_key(a: &AccountId) -> String {
+    format!("RESELLER#{a}")
+}
+fn buyer_key(a: &AccountId) -> String {
+    format!("BUYER#{a}")
+}
+
+pub fn seller_item(seller: &Seller, version: u64) -> Result<Item, StoreError> {
+    let id = seller.account_id.as_str();
+    let item = item(seller, SELLER, id, version)?;
+    Ok(if seller.registered { index(item, Index::ByReseller, RESELLERS.into(), pk(SELLER, id)) } else { item })
+}
+
+pub fn product_item(p: &Product) -> Result<Item, StoreError> {
+    let item = item(p, PRODUCT, &p.product_id, 1)?;
+    Ok(index(item, Index::ByIsv, isv_key(&p.seller_account_id), index_sort(PRODUCT, p.created_at, &p.product_id)))
+}
+
+pub fn opportunity_item(o: &Opportunity, version: u64) -> Result<Item, StoreError> {
+    let sort = index_sort(OPPORTUNITY, o.created_at, &o.opportunity_id);
+    let item = item(o, OPPORTUNITY, &o.opportunity_id, version)?;
+    let item = index(item, Index::ByIsv, isv_key(&o.isv_account_id), sort.clone());
+    let item = index(item, Index::ByReseller, reseller_key(&o.reseller_account_id), sort);
+    Ok(due(item, o.due_at()))
+}
+
+pub fn offer_item(o: &Offer, version: u64) -> Result<Item, StoreError> {
+    let sort = index_sort(OFFER, o.created_at, &o.offer_id);
+    let item = item(o, OFFER, &o.offer_id, version)?;
+    let item = index(item, Index::ByIsv, isv_key(&o.isv_account_id), sort.clone());
+    let item = index(item, Index::ByReseller, reseller_key(&o.reseller_account_id), sort.clone());
+    let item = index(item, Index::ByBuyer, buyer_key(&o.buyer_account_id), sort);
+    Ok(due(item, o.due_at()))
+}
+
+pub fn agreement_item(a: &Agreement, version: u64) -> Result<Item, StoreError> {
+    let sort = index_sort(AGREEMENT, a.accepted_at, &a.agreement_id);
+    let item = item(a, AGREEMENT, &a.agreement_id, version)?;
+    let item = index(item, Index::ByIsv, isv_key(&a.isv_account_id), sort.clone());
+    let item = index(item, Index::ByReseller, reseller_key(&a.reseller_account_id), sort.clone());
+    let item = index(item, Index::ByBuyer, buyer_key(&a.buyer_account_id), sort);
+    Ok(due(item, a.due_at()))
+}
+
+/// An event in the outbox: due for a re-send until it is marked sent.
+pub fn event_item(e: &Event) -> Result<Item, StoreError> {
+    let body = serde_json::to_string(e).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    let mut item = HashMap::new();
+    item.insert("pk".into(), s(pk(EVENT, &e.event_id)));
+    item.insert("sk".into(), s(EVENT));
+    item.insert("kind".into(), s(EVENT));
+    item.insert("eventId".into(), s(e.event_id.clone()));
+    item.insert("body".into(), s(body));
+    item.insert("version".into(), AttributeValue::N("1".into()));
+    Ok(due(item, Some(e.occurred_at + Duration::seconds(OUTBOX_GRACE_SECONDS))))
+}
+
+/// The list streams of a party's items of one kind, one per side it can be on.
+pub fn party_streams(caller: &AccountId, kind: &str, sides: &[Index]) -> Vec<Stream> {
+    sides
+        .iter()
+        .map(|side| {
+            let partition = match side {
+                Index::ByIsv => isv_key(caller),
+                Index::ByReseller => reseller_key(caller),
+                _ => buyer_key(caller),
+            };
+            Stream { index: *side, partition, prefix: format!("{kind}#") }
+        })
+        .collect()
+}
+
+pub fn resellers_stream() -> Stream {
+    Stream { index: Index::ByReseller, partition: RESELLERS.into(), prefix: format!("{SELLER}#") }
+}
+
+impl Store {
+    pub async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<Versioned<T>>, StoreError> {
+        match self.get(&pk(kind, id), kind).await? {
+            Some(item) => parse(item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn seller(&self, account: &AccountId) -> Result<Option<Versioned<Seller>>, StoreError> {
+        self.load(SELLER, account.as_str()).await
+    }
+
+    /// Reads sellers and products named by a create in one batch; missing ones are simply absent.
+    pub async fn sellers_and_products(&self, sellers: &[AccountId], products: &[String]) -> Result<(Vec<Seller>, Vec<Product>), StoreError> {
+        let mut keys: Vec<(String, &str)> = sellers.iter().map(|a| (pk(SELLER, a.as_str()), SELLER)).collect();
+        keys.extend(products.iter().map(|p| (pk(PRODUCT, p), PRODUCT)));
+        keys.sort();
+        keys.dedup();
+        let mut found = (Vec::new(), Vec::new());
+        for item in self.batch_get(keys).await? {
+            match string_attr(&item, "kind") {
+                Some(SELLER) => found.0.push(parse(item)?.value),
+                Some(PRODUCT) => found.1.push(parse(item)?.value),
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+
+    async fn batch_get(&self, keys: Vec<(String, &str)>) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        for chunk in keys.chunks(100) {
+            let key_maps: Vec<Item> = chunk.iter().map(|(p, k)| HashMap::from([("pk".into(), s(p.clone())), ("sk".into(), s(*k))])).collect();
+            let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(key_maps)).consistent_read(true).build().map_err(|e| StoreError::Aws(e.to_string()))?);
+            // Unprocessed keys come back under load; ask again for just those.
+            for _ in 0..5 {
+                let Some(request) = pending.take() else { break };
+                let out = self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(classify)?;
+                items.extend(out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default());
+                pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys.is_empty());
+            }
+            if pending.is_some() {
+                return Err(StoreError::Throttled);
+            }
+        }
+        Ok(items)
+    }
+
+    pub async fn put_seller(&self, seller: &Seller, read: Option<u64>) -> Result<(), StoreError> {
+        let write = match read {
+            Some(version) => Write::Replace(seller_item(seller, version + 1)?, version),
+            None => Write::Create(seller_item(seller, 1)?),
+        };
+        self.put(write).await
+    }
+
+    /// Marks an outbox event delivered to SQS, so the sweep does not send it again.
+    pub async fn mark_sent(&self, event_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(EVENT, event_id)))
+            .key("sk", s(EVENT))
+            .update_expression("REMOVE duePk, dueAt SET sentAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(stamp(now)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// Items due at or before `now`, oldest first, a page at a time.
+    pub async fn due(&self, now: DateTime<Utc>, page: i32, start: Option<Item>) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(Index::ByDue.name())
+            .key_condition_expression("duePk = :due AND dueAt <= :now")
+            .expression_attribute_values(":due", s(super::items::DUE_PARTITION))
+            .expression_attribute_values(":now", s(stamp(now)))
+            .limit(page)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// Claims the sending of one email of one event. False when it was already claimed.
+    pub async fn claim_email(&self, event_id: &str, group: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let stale = stamp(now - Duration::minutes(5));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("{EMAIL}#{event_id}#{group}")))
+            .item("sk", s(EMAIL))
+            .item("kind", s(EMAIL))
+            .item("state", s("sending"))
+            .item("claimedAt", s(stamp(now)))
+            .item("expiresAt", AttributeValue::N((now + Duration::days(30)).timestamp().to_string()))
+            // A claim left `sending` by a crash is taken over once stale.
+            .condition_expression("attribute_not_exists(pk) OR (#state = :sending AND claimedAt < :stale)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":stale", s(stale))
+            .send()
+            .await;
+        match result.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn complete_email(&self, event_id: &str, group: &str, message_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("{EMAIL}#{event_id}#{group}")))
+            .key("sk", s(EMAIL))
+            .update_expression("SET #state = :sent, messageId = :id")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":id", s(message_id))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// Gives a claim back after a failed send, so the redelivery can try again.
+    pub async fn release_email(&self, event_id: &str, group: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("{EMAIL}#{event_id}#{group}")))
+            .key("sk", s(EMAIL))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+}
