@@ -24,7 +24,7 @@ pub fn compose(event: &Event, group: Group, opportunity: Option<&Opportunity>, t
     }
     lines.extend(details(&event.detail));
     lines.push(String::new());
-    lines.push(format!("Event {} at {}", event.event_id, event.occurred_at.to_rfc3339()));
+    lines.push(format!("Event {} at {}", event.event_id, cppo_domain::time::stamp(event.occurred_at)));
     Email { to, subject, body: lines.join("\n") }
 }
 

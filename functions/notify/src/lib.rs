@@ -46,7 +46,7 @@ async fn process(app: &App, body: &str) -> Result<(), String> {
         match mailer.send(&email).await {
             Ok(message_id) => {
                 tracing::info!(event_id = %event.event_id, group, message_id, "email sent");
-                app.store.complete_email(&event.event_id, &group, &message_id).await.map_err(|e| e.to_string())?;
+                app.store.complete_email(&event.event_id, &group, &message_id, app.now()).await.map_err(|e| e.to_string())?;
             }
             Err(error) => {
                 app.store.release_email(&event.event_id, &group).await.map_err(|e| e.to_string())?;

@@ -1,1 +1,135 @@
+//! The local gateway: the service's own Lambda handlers behind an HTTP server on loopback, fed
+//! API Gateway HTTP API (payload 2.0) events, with the authorizer, the SQS event source and the
+//! sweep schedule played locally against an AWS emulator.
 
+pub mod auth;
+pub mod background;
+pub mod emails;
+pub mod functions;
+pub mod provision;
+pub mod server;
+
+use cppo_platform::clock::SettableClock;
+use cppo_platform::config::Config;
+use cppo_platform::App;
+use provision::Names;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub const DEFAULT_SECRET: &str = "local-dev-secret";
+pub const DEFAULT_TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+
+/// Everything the local stack is told, read from the environment by `from_env`.
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    pub port: u16,
+    pub endpoint_url: String,
+    pub jwt_secret: String,
+    pub account_claim: String,
+    pub background: bool,
+    pub names: Names,
+    pub template: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl LocalConfig {
+    pub fn from_env() -> Result<LocalConfig, String> {
+        let port = match var("PORT") {
+            Some(p) => p.parse().map_err(|_| format!("PORT must be a port number, not {p}"))?,
+            None => 3000,
+        };
+        Ok(LocalConfig {
+            port,
+            endpoint_url: var("AWS_ENDPOINT_URL").ok_or("AWS_ENDPOINT_URL must point at the emulator")?,
+            jwt_secret: var("CPPO_LOCAL_JWT_SECRET").unwrap_or_else(|| DEFAULT_SECRET.into()),
+            account_claim: var("CPPO_ACCOUNT_CLAIM").unwrap_or_else(|| "account_id".into()),
+            background: var("CPPO_LOCAL_BACKGROUND").is_none_or(|v| v != "off"),
+            names: Names {
+                table: var("CPPO_TABLE_NAME").unwrap_or_else(|| "cppo-local".into()),
+                queue: var("CPPO_QUEUE_NAME").unwrap_or_else(|| "cppo-local-events".into()),
+                dead_letter_queue: var("CPPO_DLQ_NAME").unwrap_or_else(|| "cppo-local-events-dlq".into()),
+                sender: var("CPPO_SENDER_EMAIL").unwrap_or_else(|| "noreply@cppo.example".into()),
+            },
+            template: var("CPPO_TEMPLATE").unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
+        })
+    }
+}
+
+/// What the gateway's routes share.
+pub struct Gateway {
+    pub app: App,
+    pub clock: SettableClock,
+    pub config: LocalConfig,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ses: aws_sdk_ses::Client,
+    pub http: emails::MotoClient,
+}
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub gateway: Arc<Gateway>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The SDK configuration every local client uses: the emulator's endpoint, dummy credentials.
+pub async fn sdk_config(endpoint_url: &str) -> aws_config::SdkConfig {
+    let credentials = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint_url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+/// Provisions the stack from the template, then serves on `listener`.
+pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running, String> {
+    let sdk = sdk_config(&config.endpoint_url).await;
+    let raw = std::fs::read_to_string(&config.template).map_err(|e| format!("reading {}: {e}", config.template))?;
+    let template: serde_yaml::Value = serde_yaml::from_str(&raw).map_err(|e| format!("parsing {}: {e}", config.template))?;
+    let provisioned = provision::provision(&sdk, &template, &config.names).await?;
+    let clock = SettableClock::default();
+    let app_config = Config {
+        table_name: config.names.table.clone(),
+        queue_url: provisioned.queue_url.clone(),
+        account_claim: config.account_claim.clone(),
+        sender_email: Some(config.names.sender.clone()),
+    };
+    let gateway = Arc::new(Gateway {
+        app: App::new(&sdk, app_config, Arc::new(clock.clone())),
+        clock,
+        queue_url: provisioned.queue_url,
+        dead_letter_queue_url: provisioned.dead_letter_queue_url,
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        ses: aws_sdk_ses::Client::new(&sdk),
+        http: emails::MotoClient::new(&config.endpoint_url),
+        config,
+    });
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut tasks = vec![tokio::spawn(server::serve(listener, gateway.clone()))];
+    if gateway.config.background {
+        tasks.extend(background::spawn(gateway.clone()));
+    }
+    Ok(Running { addr, gateway, tasks })
+}

@@ -57,7 +57,7 @@ impl EventType {
             OpportunityExpired => "Resale authorization expired",
             OpportunityRevoked => "Resale authorization revoked",
             OfferExtended => "Channel partner private offer extended",
-            OfferAccepted => "Private offer accepted: new order ready to book",
+            OfferAccepted => "Private offer accepted, new order ready to book",
             OfferExpired => "Private offer expired",
             OfferCancelled => "Private offer cancelled",
             AgreementExpired => "Agreement ended: time to renew",

@@ -1,6 +1,6 @@
 //! The clock every function reads. In Lambda it is the system's; locally it can be stopped.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::{Arc, RwLock};
 
 pub trait Clock: Send + Sync {
@@ -10,8 +10,9 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Milliseconds, the precision every stored timestamp keeps.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(3)
     }
 }
 
@@ -30,7 +31,7 @@ impl SettableClock {
 
 impl Clock for SettableClock {
     fn now(&self) -> DateTime<Utc> {
-        self.frozen.read().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(Utc::now)
+        self.frozen.read().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| SystemClock.now())
     }
 }
 

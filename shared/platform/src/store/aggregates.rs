@@ -226,15 +226,16 @@ impl Store {
         }
     }
 
-    pub async fn complete_email(&self, event_id: &str, group: &str, message_id: &str) -> Result<(), StoreError> {
+    pub async fn complete_email(&self, event_id: &str, group: &str, message_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(format!("{EMAIL}#{event_id}#{group}")))
             .key("sk", s(EMAIL))
-            .update_expression("SET #state = :sent, messageId = :id")
+            .update_expression("SET #state = :sent, messageId = :id, sentAt = :now")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":now", s(stamp(now)))
             .expression_attribute_values(":id", s(message_id))
             .send()
             .await

@@ -1,0 +1,20 @@
+# The two commands a newcomer needs. Both install what they need on first use.
+.PHONY: run test unit e2e setup token
+
+export AWS_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= local
+export AWS_SECRET_ACCESS_KEY ?= local
+export AWS_EC2_METADATA_DISABLED = true
+
+run: ## start the whole service locally (API, storage, queue, email, schedule)
+	scripts/run.sh
+
+test: setup ## unit tests, then end-to-end tests against a local emulator
+	cargo test --workspace --exclude cppo-tests
+	cargo test -p cppo-tests
+
+setup:
+	scripts/setup.sh
+
+token: ## print a local bearer token: make token ACCOUNT=111122223333
+	@cargo run --quiet -p local-gateway -- token $(ACCOUNT)

@@ -1,0 +1,170 @@
+//! Creates the table, queues and sender identity from `infra/template.yaml`, so the local stack
+//! is built from the same definitions as the deployed one.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_yaml::Value;
+use std::collections::HashMap;
+
+/// The names the local stack gives the template's resources.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub table: String,
+    pub queue: String,
+    pub dead_letter_queue: String,
+    pub sender: String,
+}
+
+pub struct Provisioned {
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+}
+
+/// The template's resources of one CloudFormation type, by logical id.
+pub fn resources<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    let Some(Value::Mapping(resources)) = template.get("Resources") else { return vec![] };
+    resources
+        .iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+        .filter_map(|(id, r)| Some((id.as_str()?, r.get("Properties")?)))
+        .collect()
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
+    v.get(key).and_then(Value::as_str).ok_or_else(|| format!("template: {key} missing"))
+}
+
+fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default()
+}
+
+fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
+    list(v, "KeySchema")
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(text(k, "AttributeName")?)
+                .key_type(KeyType::from(text(k, "KeyType")?))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+pub async fn provision(sdk: &aws_config::SdkConfig, template: &Value, names: &Names) -> Result<Provisioned, String> {
+    create_table(&aws_sdk_dynamodb::Client::new(sdk), template, &names.table).await?;
+    let (queue_url, dead_letter_queue_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), template, names).await?;
+    aws_sdk_ses::Client::new(sdk)
+        .verify_email_identity()
+        .email_address(&names.sender)
+        .send()
+        .await
+        .map_err(|e| format!("verifying {}: {}", names.sender, aws_sdk_ses::error::DisplayErrorContext(&e)))?;
+    Ok(Provisioned { queue_url, dead_letter_queue_url })
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client, template: &Value, name: &str) -> Result<(), String> {
+    let [(_, table)] = resources(template, "AWS::DynamoDB::Table")[..] else { return Err("template: expected exactly one table".into()) };
+    let attributes = list(table, "AttributeDefinitions")
+        .iter()
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(text(a, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")?))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let indexes = list(table, "GlobalSecondaryIndexes")
+        .iter()
+        .map(|g| {
+            let projection = g.get("Projection").map(|p| text(p, "ProjectionType")).transpose()?.unwrap_or("ALL");
+            GlobalSecondaryIndex::builder()
+                .index_name(text(g, "IndexName")?)
+                .set_key_schema(Some(key_schema(g)?))
+                .projection(Projection::builder().projection_type(ProjectionType::from(projection)).build())
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let created = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::from(text(table, "BillingMode").unwrap_or("PAY_PER_REQUEST")))
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(key_schema(table)?))
+        .set_global_secondary_indexes(Some(indexes))
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(()),
+        Err(e) => return Err(format!("creating table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e))),
+    }
+    if let Some(ttl) = table.get("TimeToLiveSpecification") {
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name(text(ttl, "AttributeName")?)
+            .enabled(ttl.get("Enabled").and_then(Value::as_bool).unwrap_or(true))
+            .build()
+            .map_err(|e| e.to_string())?;
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| format!("setting TTL on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+    }
+    Ok(())
+}
+
+async fn create_queues(client: &aws_sdk_sqs::Client, template: &Value, names: &Names) -> Result<(String, String), String> {
+    let queues: HashMap<&str, &Value> = resources(template, "AWS::SQS::Queue").into_iter().collect();
+    let (queue, dlq) = match (queues.get("EventQueue"), queues.get("EventDeadLetterQueue")) {
+        (Some(q), Some(d)) => (*q, *d),
+        _ => return Err("template: EventQueue and EventDeadLetterQueue are required".into()),
+    };
+    let dlq_url = create_queue(client, &names.dead_letter_queue, dlq, HashMap::new()).await?;
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| format!("reading the DLQ's ARN: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or("the DLQ has no ARN")?;
+    let max_receives = queue
+        .get("RedrivePolicy")
+        .and_then(|r| r.get("maxReceiveCount"))
+        .and_then(Value::as_u64)
+        .ok_or("template: EventQueue needs RedrivePolicy.maxReceiveCount")?;
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
+    let url = create_queue(client, &names.queue, queue, HashMap::from([(QueueAttributeName::RedrivePolicy, redrive)])).await?;
+    Ok((url, dlq_url))
+}
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    properties: &Value,
+    mut attributes: HashMap<QueueAttributeName, String>,
+) -> Result<String, String> {
+    for (key, attribute) in [("VisibilityTimeout", QueueAttributeName::VisibilityTimeout), ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod)] {
+        if let Some(v) = properties.get(key).and_then(Value::as_u64) {
+            attributes.insert(attribute, v.to_string());
+        }
+    }
+    let out = client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes))
+        .send()
+        .await
+        .map_err(|e| format!("creating queue {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+    out.queue_url.ok_or_else(|| format!("queue {name} has no URL"))
+}

@@ -1,0 +1,294 @@
+//! The HTTP side of the gateway: API routes through the authorizer into the functions, plus the
+//! local-only routes that move time and events.
+
+use crate::auth::{self, AuthError};
+use crate::{background, emails, functions, Gateway};
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body as LambdaBody;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use cppo_domain::time::stamp;
+use cppo_platform::http::ApiError;
+use cppo_platform::routes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+/// API Gateway's own payload limit; the functions enforce the contract's 64 KiB below it.
+const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                continue;
+            }
+        };
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let gateway = gateway.clone();
+                async move { Ok::<_, Infallible>(handle(&gateway, req).await) }
+            });
+            if let Err(error) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+}
+
+struct Incoming2 {
+    method: String,
+    path: String,
+    query: String,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+}
+
+async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return reply(413, &ApiError::PayloadTooLarge.response()),
+        };
+        let incoming = Incoming2 {
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or_default().to_string(),
+            headers: parts.headers,
+            body,
+        };
+        let response = match (incoming.method.as_str(), incoming.path.as_str()) {
+            ("GET", "/health") => health(gateway).await,
+            (_, p) if p.starts_with("/_local/") => local(gateway, &incoming).await,
+            _ => api(gateway, &incoming, &request_id).await,
+        };
+        tracing::info!(status = response.status_code, "answered");
+        reply(response.status_code as u16, &response)
+    }
+    .instrument(span)
+    .await
+}
+
+fn reply(status: u16, response: &ApiGatewayV2httpResponse) -> Response<Full<Bytes>> {
+    let body = match &response.body {
+        Some(LambdaBody::Text(text)) if response.is_base64_encoded => {
+            Bytes::from(base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default())
+        }
+        Some(LambdaBody::Text(text)) => Bytes::from(text.clone()),
+        Some(LambdaBody::Binary(bytes)) => Bytes::from(bytes.clone()),
+        _ => Bytes::new(),
+    };
+    let mut out = Response::new(Full::new(body));
+    *out.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in &response.headers {
+        out.headers_mut().insert(name.clone(), value.clone());
+    }
+    out
+}
+
+fn json(status: u16, body: Value) -> ApiGatewayV2httpResponse {
+    cppo_platform::http::json_response(status, &body)
+}
+
+async fn api(gateway: &Gateway, req: &Incoming2, request_id: &str) -> ApiGatewayV2httpResponse {
+    let (route, params) = match routes::find(&req.method, &req.path) {
+        Ok(found) => found,
+        Err(_) => return ApiError::NotFound(format!("no route {} {}", req.method, req.path)).response(),
+    };
+    let authorization = req.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let claims = match auth::verify(&gateway.config.jwt_secret, authorization, Utc::now().timestamp()) {
+        Ok(claims) => claims,
+        Err(reason @ (AuthError::Missing | AuthError::Malformed | AuthError::BadSignature | AuthError::Expired)) => {
+            tracing::info!(?reason, "token refused");
+            return ApiError::Unauthorized.response();
+        }
+    };
+    let event = match api_gateway_event(route, params, claims, req, request_id) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::error!(%error, "could not build the API Gateway event");
+            return ApiError::Internal.response();
+        }
+    };
+    match functions::invoke(route.function, &gateway.app, event).await {
+        Some(response) => response,
+        None => ApiError::NotFound("no such function".into()).response(),
+    }
+}
+
+/// The payload 2.0 event API Gateway would send for this request.
+fn api_gateway_event(
+    route: &routes::Route,
+    params: Vec<(String, String)>,
+    claims: std::collections::HashMap<String, String>,
+    req: &Incoming2,
+    request_id: &str,
+) -> Result<ApiGatewayV2httpRequest, String> {
+    let headers: Map<String, Value> = req
+        .headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), Value::String(v.to_string()))))
+        .collect();
+    let mut query: Map<String, Value> = Map::new();
+    for pair in req.query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (percent_decode(k), percent_decode(v));
+        // API Gateway joins repeated parameters with commas.
+        match query.get_mut(&k) {
+            Some(Value::String(existing)) => *existing = format!("{existing},{v}"),
+            _ => {
+                query.insert(k, Value::String(v));
+            }
+        }
+    }
+    let (body, base64) = match std::str::from_utf8(&req.body) {
+        Ok(text) => (text.to_string(), false),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(&req.body), true),
+    };
+    let now = Utc::now();
+    let event = json!({
+        "version": "2.0",
+        "routeKey": route.key(),
+        "rawPath": req.path,
+        "rawQueryString": req.query,
+        "headers": headers,
+        "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+        "pathParameters": params.into_iter().map(|(k, v)| (k, Value::String(percent_decode(&v)))).collect::<Map<_, _>>(),
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "authorizer": {"jwt": {"claims": claims, "scopes": null}},
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {"method": req.method, "path": req.path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::Null)},
+            "requestId": request_id,
+            "routeKey": route.key(),
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "body": if req.body.is_empty() { Value::Null } else { Value::String(body) },
+        "isBase64Encoded": base64,
+    });
+    serde_json::from_value(event).map_err(|e| e.to_string())
+}
+
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(decoded) => {
+                    out.push(decoded);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn health(gateway: &Gateway) -> ApiGatewayV2httpResponse {
+    let store = gateway.app.store.client().describe_table().table_name(gateway.app.store.table()).send().await.map(|_| ()).map_err(|e| format!("storage: {e}"));
+    let queue = gateway.sqs.get_queue_url().queue_name(&gateway.config.names.queue).send().await.map(|_| ()).map_err(|e| format!("queue: {e}"));
+    let email = gateway.ses.get_send_quota().send().await.map(|_| ()).map_err(|e| format!("email: {e}"));
+    match store.and(queue).and(email) {
+        Ok(()) => json(200, json!({"status": "ok"})),
+        Err(reason) => json(503, json!({"status": "unavailable", "reason": reason})),
+    }
+}
+
+fn local_error(message: &str) -> ApiGatewayV2httpResponse {
+    ApiError::Validation { field: None, message: message.to_string() }.response()
+}
+
+async fn local(gateway: &Gateway, req: &Incoming2) -> ApiGatewayV2httpResponse {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("POST", "/_local/clock") => set_clock(gateway, &req.body),
+        ("POST", "/_local/sweep") => match fn_expire_sweep::sweep(&gateway.app).await {
+            Ok(report) => json(200, json!({"expired": report.expired, "eventsResent": report.events_resent})),
+            Err(error) => {
+                tracing::error!(%error, "sweep failed");
+                ApiError::Internal.response()
+            }
+        },
+        ("POST", "/_local/drain") => match background::drain(gateway).await {
+            Ok((delivered, failed)) => json(200, json!({"delivered": delivered, "failed": failed})),
+            Err(error) => {
+                tracing::warn!(%error, "drain could not reach the queue");
+                json(200, json!({"delivered": 0, "failed": 0}))
+            }
+        },
+        ("GET", "/_local/emails") => list_emails(gateway, &req.query).await,
+        _ => ApiError::NotFound(format!("no local route {} {}", req.method, req.path)).response(),
+    }
+}
+
+fn set_clock(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else { return local_error("body must be {\"now\": \"<RFC 3339>\" | null}") };
+    match map.get("now") {
+        Some(Value::Null) => gateway.clock.set(None),
+        Some(Value::String(at)) => match DateTime::parse_from_rfc3339(at) {
+            Ok(at) => gateway.clock.set(Some(at.with_timezone(&Utc))),
+            Err(_) => return local_error("now must be an RFC 3339 timestamp"),
+        },
+        _ => return local_error("body must be {\"now\": \"<RFC 3339>\" | null}"),
+    }
+    use cppo_platform::clock::Clock;
+    json(200, json!({"now": stamp(gateway.clock.now())}))
+}
+
+async fn list_emails(gateway: &Gateway, query: &str) -> ApiGatewayV2httpResponse {
+    let param = |name: &str| {
+        query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| percent_decode(v))
+    };
+    let limit = match param("limit") {
+        None => 50,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(l) if (1..=100).contains(&l) => l,
+            _ => return ApiError::validation("limit", "limit must be an integer from 1 to 100").response(),
+        },
+    };
+    let items = match emails::sent(gateway).await {
+        Ok(items) => items,
+        Err(error) => {
+            tracing::error!(%error, "reading sent emails failed");
+            return ApiError::Internal.response();
+        }
+    };
+    match emails::page(items, limit, param("nextToken").as_deref()) {
+        Ok(body) => json(200, body),
+        Err(message) => ApiError::validation("nextToken", message).response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn query_values_are_decoded() {
+        assert_eq!(percent_decode("a%20b+c"), "a b c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("x%3D%3D"), "x==");
+    }
+}
