@@ -30,15 +30,20 @@ pub fn compose(event: &Event, group: Group, opportunity: Option<&Opportunity>, t
 
 fn intro(kind: EventType, group: Group) -> &'static str {
     use EventType::*;
+    use Group::*;
     match (kind, group) {
         (OpportunityCreated, _) => "An ISV has authorized you to resell its products through AWS Marketplace.",
         (OfferExtended, _) => "A channel partner used your resale authorization to extend a private offer.",
-        (OfferAccepted, _) => "The buyer accepted the private offer. The new order is ready to book.",
-        (OpportunityExpired, _) => "The resale authorization has expired.",
-        (OpportunityRevoked, _) => "The resale authorization was revoked.",
-        (OfferExpired, _) => "The private offer expired before the buyer accepted it.",
-        (OfferCancelled, _) => "The private offer was cancelled.",
-        (AgreementExpired, _) => "The agreement has ended. It is time to renew.",
+        (OfferAccepted, Stakeholders) => "A buyer accepted a private offer made under your resale authorization. The new order is ready to book.",
+        (OfferAccepted, Reseller) => "Your buyer accepted your private offer. The new order is ready to book.",
+        (OpportunityExpired, Stakeholders) => "Your resale authorization has expired: its end date has passed.",
+        (OpportunityExpired, Reseller) => "A resale authorization you hold has expired: no new offers can be made from it.",
+        (OpportunityRevoked, Stakeholders) => "You revoked a resale authorization. Offers already made from it stay open.",
+        (OpportunityRevoked, Reseller) => "The ISV revoked a resale authorization you hold. Offers you already made stay open.",
+        (OfferExpired, _) => "A private offer expired before the buyer accepted it.",
+        (OfferCancelled, _) => "A private offer was cancelled by the channel partner.",
+        (AgreementExpired, Stakeholders) => "An agreement sold under your resale authorization has ended. It is time to renew.",
+        (AgreementExpired, Reseller) => "An agreement you resold has ended. It is time to renew.",
     }
 }
 
