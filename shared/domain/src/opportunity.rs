@@ -55,23 +55,24 @@ pub const CREATE_FIELDS: &[&str] = &[
     "notificationEmails",
 ];
 
+/// The discount as sent. A flat struct rather than a tagged enum, so a bad field inside it is
+/// reported by its own path (`discount.percentage`); which fields a type allows is checked below.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
-pub enum DiscountInput {
-    Percentage { percentage: String },
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscountInput {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub percentage: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
-pub enum DurationInput {
-    #[serde(rename_all = "camelCase")]
-    SingleUse {
-        #[serde(default)]
-        end_date: Option<String>,
-    },
-    #[serde(rename_all = "camelCase")]
-    EndDate { end_date: String },
-    NoEnd,
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DurationInput {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub end_date: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -351,9 +352,10 @@ fn check_products(raw: &[String], isv: &AccountId, known: &[Product]) -> DomainR
 }
 
 fn check_discount(input: &DiscountInput, products: &[Product]) -> DomainResult<Discount> {
-    match input {
-        DiscountInput::Percentage { percentage } => {
-            let pct = parse_bounded(percentage, "discount.percentage", 2, Decimal::new(1, 2), Decimal::new(9999, 2))?;
+    match input.kind.as_str() {
+        "percentage" => {
+            let raw = input.percentage.as_deref().ok_or_else(|| DomainError::field("discount.percentage", "discount.percentage is required"))?;
+            let pct = parse_bounded(raw, "discount.percentage", 2, Decimal::new(1, 2), Decimal::new(9999, 2))?;
             if products.iter().any(|p| p.product_type == ProductType::ProfessionalServices) {
                 return Err(DomainError::field(
                     "discount.type",
@@ -362,6 +364,7 @@ fn check_discount(input: &DiscountInput, products: &[Product]) -> DomainResult<D
             }
             Ok(Discount::Percentage { percentage: pct })
         }
+        other => Err(DomainError::field("discount.type", format!("discount type {other} is not supported; use percentage"))),
     }
 }
 
@@ -396,10 +399,14 @@ fn check_duration(input: &DurationInput, now: DateTime<Utc>) -> DomainResult<Dur
         }
         Ok(date)
     };
-    Ok(match input {
-        DurationInput::SingleUse { end_date } => Duration::SingleUse { end_date: end_date.as_deref().map(date).transpose()? },
-        DurationInput::EndDate { end_date } => Duration::EndDate { end_date: date(end_date)? },
-        DurationInput::NoEnd => Duration::NoEnd,
+    let end_date = input.end_date.as_deref();
+    Ok(match (input.kind.as_str(), end_date) {
+        ("singleUse", _) => Duration::SingleUse { end_date: end_date.map(date).transpose()? },
+        ("endDate", Some(raw)) => Duration::EndDate { end_date: date(raw)? },
+        ("endDate", None) => return Err(DomainError::field("duration.endDate", "an endDate duration needs its endDate")),
+        ("noEnd", None) => Duration::NoEnd,
+        ("noEnd", Some(_)) => return Err(DomainError::field("duration.endDate", "a noEnd duration has no endDate")),
+        (other, _) => return Err(DomainError::field("duration.type", format!("duration type {other} must be singleUse, endDate or noEnd"))),
     })
 }
 

@@ -195,3 +195,17 @@ fn unknown_fields_and_discount_types_are_refused() {
     assert!(create_from(with("discount", json!({"type": "percentage", "percentage": 20}))).is_err());
     assert!(create_from(with("discount", json!({"type": "percentage", "percentage": "20", "extra": 1}))).is_err());
 }
+
+#[test]
+fn duration_and_discount_types_are_checked() {
+    let bad = [
+        (with("duration", json!({"type": "forever"})), "duration.type"),
+        (with("duration", json!({"type": "endDate"})), "duration.endDate"),
+        (with("duration", json!({"type": "noEnd", "endDate": "2027-02-01"})), "duration.endDate"),
+        (with("discount", json!({"type": "individual"})), "discount.type"),
+        (with("discount", json!({"type": "percentage"})), "discount.percentage"),
+    ];
+    for (body, field) in bad {
+        assert_eq!(field_of(create_from(body.clone()).unwrap_err()).as_deref(), Some(field), "{body}");
+    }
+}

@@ -187,7 +187,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
-        let field = (path != ".").then_some(path);
+        let field = (path != "." && path != "?").then_some(path);
         let message = match &field {
             Some(f) => format!("{f}: {message}"),
             None => format!("invalid JSON body: {message}"),
