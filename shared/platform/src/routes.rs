@@ -40,9 +40,9 @@ impl Route {
 
     /// Matches a concrete path, returning the path parameters.
     pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
-        let want: Vec<&str> = self.path.trim_matches('/').split('/').collect();
-        let got: Vec<&str> = path.trim_matches('/').split('/').collect();
-        if want.len() != got.len() {
+        let want: Vec<&str> = self.path.strip_prefix('/')?.split('/').collect();
+        let got: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+        if want.len() != got.len() || got.iter().any(|segment| segment.is_empty()) {
             return None;
         }
         let mut params = Vec::new();

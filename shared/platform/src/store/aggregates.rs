@@ -190,7 +190,7 @@ impl Store {
             .index_name(Index::ByDue.name())
             .key_condition_expression("duePk = :due AND dueAt <= :now")
             .expression_attribute_values(":due", s(super::items::DUE_PARTITION))
-            .expression_attribute_values(":now", s(stamp(now)))
+            .expression_attribute_values(":now", s(super::items::due_bound(now)))
             .limit(page)
             .set_exclusive_start_key(start)
             .send()

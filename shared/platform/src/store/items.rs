@@ -77,12 +77,21 @@ pub fn index(mut item: Item, index: Index, partition: String, sort: String) -> I
     item
 }
 
-/// Puts the item in the due index while it can still fall due; out of it otherwise.
+/// Puts the item in the due index while it can still fall due; out of it otherwise. The sort key
+/// is the due instant then the item's key, unique so that pages never split a tie.
 pub fn due(item: Item, at: Option<DateTime<Utc>>) -> Item {
     match at {
-        Some(at) => index(item, Index::ByDue, DUE_PARTITION.into(), stamp(at)),
+        Some(at) => {
+            let key = format!("{}#{}", stamp(at), string_attr(&item, "pk").unwrap_or_default());
+            index(item, Index::ByDue, DUE_PARTITION.into(), key)
+        }
         None => item,
     }
+}
+
+/// The due-index bound that takes in everything due at or before `now` (`~` sorts after `#`).
+pub fn due_bound(now: DateTime<Utc>) -> String {
+    format!("{}~", stamp(now))
 }
 
 pub fn parse<T: DeserializeOwned>(item: Item) -> Result<Versioned<T>, StoreError> {
