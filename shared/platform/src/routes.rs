@@ -58,8 +58,11 @@ impl Route {
     }
 }
 
+/// A route found for a request, with its path parameters.
+pub type Match = (&'static Route, Vec<(String, String)>);
+
 /// The route for a method and path, if any; `Err(true)` when the path exists with other methods.
-pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<(String, String)>), bool> {
+pub fn find(method: &str, path: &str) -> Result<Match, bool> {
     let mut path_known = false;
     for r in ROUTES {
         if let Some(params) = r.matches(path) {

@@ -47,7 +47,8 @@ pub fn moto() -> &'static str {
             server.display(),
             parent = std::process::id()
         );
-        Command::new("sh").arg("-c").arg(script).spawn().expect("moto starts");
+        let mut watcher = Command::new("sh").arg("-c").arg(script).spawn().expect("moto starts");
+        std::thread::spawn(move || watcher.wait());
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "moto did not start on port {port}");
