@@ -9,12 +9,15 @@ export AWS_EC2_METADATA_DISABLED = true
 run: ## start the whole service locally (API, storage, queue, email, schedule)
 	scripts/run.sh
 
+# Every cargo command selects the whole workspace, so all of them resolve the same crate
+# features and share one build of the AWS SDK instead of rebuilding it per selection.
 test: setup ## unit tests, then end-to-end tests against a local emulator
-	cargo test --workspace --exclude cppo-tests
-	cargo test -p cppo-tests
+	cargo test --workspace --lib --bins
+	cargo test --workspace --test '*'
+
 
 setup:
 	scripts/setup.sh
 
 token: ## print a local bearer token: make token ACCOUNT=111122223333
-	@cargo run --quiet -p local-gateway -- token $(ACCOUNT)
+	@cargo build --quiet --workspace --bin local-gateway && target/debug/local-gateway token $(ACCOUNT)
