@@ -1,5 +1,5 @@
 # The two commands a newcomer needs. Both install what they need on first use.
-.PHONY: run test unit e2e setup token
+.PHONY: run test setup token
 
 export AWS_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= local

@@ -277,3 +277,46 @@ async fn one_create_authorizes_several_resellers_with_units_and_markup() {
     let created: Vec<Vec<String>> = titled(&stack.emails().await, "New resale authorization").iter().map(|e| recipients(e)).collect();
     assert_eq!(created.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poison_message_fails_alone_and_ends_in_the_dead_letter_queue() {
+    let stack = Stack::start().await;
+    let gateway = stack.running.gateway.clone();
+    gateway.sqs.send_message().queue_url(&gateway.queue_url).message_body("not an event").send().await.expect("sent");
+    stack.cast().await;
+    let product = stack.product(ISV, "saas-contract", &[("users", "10")]).await;
+    stack.opportunity(opportunity_body(&product, json!({}))).await;
+    // The good event in the same batch is delivered; only the poison one is reported failed.
+    assert_eq!(stack.drain().await, (1, 1));
+    assert_eq!(titled(&stack.emails().await, "New resale authorization").len(), 1);
+    // Visible again within 2 seconds; after its fifth receive SQS moves it to the dead-letter queue.
+    let mut drains = 1;
+    while drains < 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let (_, failed) = stack.drain().await;
+        if failed == 0 {
+            break;
+        }
+        drains += 1;
+    }
+    assert_eq!(drains, 5, "received five times, then gone from the queue");
+    let dead = gateway.sqs.receive_message().queue_url(&gateway.dead_letter_queue_url).send().await.expect("read the DLQ");
+    let bodies: Vec<String> = dead.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
+    assert_eq!(bodies, vec!["not an event".to_string()]);
+    assert_eq!(stack.emails().await.len(), 1, "no email came of it");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn yen_deals_stay_in_whole_yen() {
+    let stack = Stack::start().await;
+    stack.cast().await;
+    let body = json!({"title": "Yen Suite", "productType": "saas-contract", "paid": true, "currency": "JPY", "dimensions": [{"key": "users", "name": "Users", "unitPrice": "10001"}]});
+    let product = id(&stack.post("/products", ISV, body).await.body, "productId");
+    let opportunity = stack.opportunity(opportunity_body(&product, json!({}))).await;
+    assert_eq!(opportunity["currency"], "JPY");
+    let offer = stack.offer(&id(&opportunity, "opportunityId"), &product, json!({})).await.body;
+    assert_eq!((offer["pricing"]["wholesaleTotal"].as_str(), offer["pricing"]["buyerTotal"].as_str()), (Some("8001"), Some("8801")));
+    let agreement = stack.post(&format!("/offers/{}/accept", id(&offer, "offerId")), BUYER, json!({})).await.body;
+    let split = stack.get(&format!("/agreements/{}", id(&agreement, "agreementId")), ISV).await.body["disbursement"].clone();
+    assert_eq!((split["isvFee"].as_str(), split["isvNet"].as_str(), split["resellerFee"].as_str(), split["resellerNet"].as_str()), (Some("280"), Some("7721"), Some("28"), Some("772")));
+}

@@ -19,7 +19,8 @@ pub fn spawn(gateway: Arc<Gateway>) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(async move {
             loop {
-                match deliver_batch(&poller, 1, &HashSet::new()).await {
+                // No long poll: the emulator serves one request at a time and would stall meanwhile.
+                match deliver_batch(&poller, 0, &HashSet::new()).await {
                     Ok(batch) if batch.received > 0 => {}
                     Ok(_) => tokio::time::sleep(Duration::from_millis(500)).await,
                     Err(error) => {

@@ -30,20 +30,21 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-fn moto_server() -> PathBuf {
-    std::env::var_os("CPPO_MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"))
+/// The project's moto launcher (one request at a time, so transactions are atomic) and its Python.
+fn moto_server() -> (PathBuf, PathBuf) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    (root.join(".venv/bin/python"), root.join("scripts/moto_server.py"))
 }
 
 /// Starts moto once; a watcher shell stops it when this test process ends.
 pub fn moto() -> &'static str {
     MOTO.get_or_init(|| {
-        let server = moto_server();
-        assert!(server.exists(), "{} is missing: run `make setup` (make test does it)", server.display());
+        let (python, server) = moto_server();
+        assert!(python.exists(), "{} is missing: run `make setup` (make test does it)", python.display());
         let port = free_port();
         let script = format!(
-            "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null",
+            "'{}' '{}' 127.0.0.1 {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null",
+            python.display(),
             server.display(),
             parent = std::process::id()
         );
