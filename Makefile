@@ -19,5 +19,5 @@ test: setup ## unit tests, then end-to-end tests against a local emulator
 setup:
 	scripts/setup.sh
 
-token: ## print a local bearer token: make token ACCOUNT=111122223333
-	@cargo build --quiet --workspace --bin local-gateway && target/debug/local-gateway token $(ACCOUNT)
+token: ## print a local bearer token: make token ACCOUNT=111122223333 [TTL=seconds]
+	@python3 scripts/mint_token.py "$(ACCOUNT)" "$(TTL)"

@@ -45,7 +45,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
     }
 }
 
-struct Incoming2 {
+struct LocalRequest {
     method: String,
     path: String,
     query: String,
@@ -62,7 +62,7 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
             Ok(collected) => collected.to_bytes(),
             Err(_) => return reply(413, &ApiError::PayloadTooLarge.response()),
         };
-        let incoming = Incoming2 {
+        let incoming = LocalRequest {
             method: parts.method.as_str().to_string(),
             path: parts.uri.path().to_string(),
             query: parts.uri.query().unwrap_or_default().to_string(),
@@ -102,7 +102,7 @@ fn json(status: u16, body: Value) -> ApiGatewayV2httpResponse {
     cppo_platform::http::json_response(status, &body)
 }
 
-async fn api(gateway: &Gateway, req: &Incoming2, request_id: &str) -> ApiGatewayV2httpResponse {
+async fn api(gateway: &Gateway, req: &LocalRequest, request_id: &str) -> ApiGatewayV2httpResponse {
     let (route, params) = match routes::find(&req.method, &req.path) {
         Ok(found) => found,
         Err(_) => return ApiError::NotFound(format!("no route {} {}", req.method, req.path)).response(),
@@ -133,7 +133,7 @@ fn api_gateway_event(
     route: &routes::Route,
     params: Vec<(String, String)>,
     claims: std::collections::HashMap<String, String>,
-    req: &Incoming2,
+    req: &LocalRequest,
     request_id: &str,
 ) -> Result<ApiGatewayV2httpRequest, String> {
     let headers: Map<String, Value> = req
@@ -220,7 +220,7 @@ fn local_error(message: &str) -> ApiGatewayV2httpResponse {
     ApiError::Validation { field: None, message: message.to_string() }.response()
 }
 
-async fn local(gateway: &Gateway, req: &Incoming2) -> ApiGatewayV2httpResponse {
+async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpResponse {
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/_local/clock") => set_clock(gateway, &req.body),
         ("POST", "/_local/sweep") => match fn_expire_sweep::sweep(&gateway.app).await {
