@@ -9,11 +9,11 @@ export AWS_EC2_METADATA_DISABLED = true
 run: ## start the whole service locally (API, storage, queue, email, schedule)
 	scripts/run.sh
 
-# Every cargo command selects the whole workspace, so all of them resolve the same crate
-# features and share one build of the AWS SDK instead of rebuilding it per selection.
-test: setup ## unit tests, then end-to-end tests against a local emulator
-	cargo test --workspace --lib --bins
-	cargo test --workspace --test '*'
+# One cargo invocation over the whole workspace: any other selection resolves crate features
+# (dev-dependencies included) differently and rebuilds the AWS SDK. Unit tests run per crate;
+# the end-to-end tests are cppo-tests' integration tests, which start their own emulator.
+test: setup ## unit tests and end-to-end tests against a local emulator
+	cargo test --workspace --tests
 
 
 setup:
