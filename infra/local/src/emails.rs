@@ -62,7 +62,8 @@ async fn send_times(gateway: &Gateway) -> Result<HashMap<String, String>, String
         let out = client
             .scan()
             .table_name(gateway.app.store.table())
-            .filter_expression("kind = :email AND attribute_exists(messageId)")
+            .filter_expression("#kind = :email AND attribute_exists(messageId)")
+            .expression_attribute_names("#kind", "kind")
             .expression_attribute_values(":email", AttributeValue::S("EMAIL".into()))
             .set_exclusive_start_key(start)
             .send()

@@ -95,20 +95,27 @@ impl Store {
 
     /// One item, conditionally: the single-item form of `transact`.
     pub async fn put(&self, write: Write) -> Result<(), StoreError> {
-        let (item, condition, values) = condition_of(write);
-        let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        if let Some(condition) = condition {
-            put = put.condition_expression(condition).set_expression_attribute_values(values);
-        }
-        put.send().await.map(|_| ()).map_err(classify)
+        let (item, condition, names, values) = condition_of(write);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 
     fn put_of(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
-        let (item, condition, values) = condition_of(write);
+        let (item, condition, names, values) = condition_of(write);
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .set_condition_expression(condition)
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .build()
             .map_err(|e| StoreError::Aws(e.to_string()))?;
@@ -130,12 +137,17 @@ impl Store {
     }
 }
 
-fn condition_of(write: Write) -> (Item, Option<String>, Option<HashMap<String, AttributeValue>>) {
+type Names = Option<HashMap<String, String>>;
+type Values = Option<HashMap<String, AttributeValue>>;
+
+/// The condition of a write; attribute names go through aliases so no reserved word can bite.
+fn condition_of(write: Write) -> (Item, String, Names, Values) {
     match write {
-        Write::Create(item) => (item, Some("attribute_not_exists(pk)".into()), None),
+        Write::Create(item) => (item, "attribute_not_exists(pk)".into(), None, None),
         Write::Replace(item, version) => {
+            let names = HashMap::from([("#version".to_string(), "version".to_string())]);
             let values = HashMap::from([(":read".to_string(), AttributeValue::N(version.to_string()))]);
-            (item, Some("version = :read".into()), Some(values))
+            (item, "#version = :read".into(), Some(names), Some(values))
         }
     }
 }
