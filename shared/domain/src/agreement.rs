@@ -83,12 +83,7 @@ impl Agreement {
         if self.party(caller) == Some(Party::Buyer) {
             return self.buyer_view(status);
         }
-        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut value {
-            map.remove("state");
-            map.insert("status".into(), Value::String(status.into()));
-        }
-        value
+        crate::view::with_status(self, status, &[])
     }
 
     fn buyer_view(&self, status: &str) -> Value {

@@ -16,6 +16,7 @@ pub mod product;
 pub mod seller;
 pub mod time;
 pub mod validate;
+pub mod view;
 
 pub use error::{DomainError, DomainResult};
 pub use ids::AccountId;

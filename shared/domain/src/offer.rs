@@ -3,7 +3,7 @@
 use crate::agreement::{Agreement, AgreementStatus, Intent};
 use crate::error::{DomainError, DomainResult};
 use crate::fees::{FeeBasis, FeeSchedule};
-use crate::ids::{AccountId, IdKind};
+use crate::ids::AccountId;
 use crate::money::{parse_bounded, Currency};
 use crate::opportunity::Opportunity;
 use crate::pricing::{disburse, price, LineInput, Pricing};
@@ -284,14 +284,7 @@ impl Offer {
         if self.party(caller) == Some(Party::Buyer) {
             return serde_json::to_value(BuyerOfferView::of(self, status)).unwrap_or(Value::Null);
         }
-        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut value {
-            map.remove("state");
-            map.remove("productTitle");
-            map.remove("productType");
-            map.insert("status".into(), Value::String(status.into()));
-        }
-        value
+        crate::view::with_status(self, status, &["productTitle", "productType"])
     }
 }
 
@@ -371,10 +364,6 @@ impl<'a> BuyerOfferView<'a> {
     }
 }
 
-/// True when `raw` could name an offer, so junk ids never reach the store.
-pub fn is_offer_id(raw: &str) -> bool {
-    IdKind::Offer.is_valid(raw)
-}
 
 #[cfg(test)]
 #[path = "offer_tests.rs"]

@@ -506,12 +506,7 @@ impl Opportunity {
 
     /// The API's shape: the stored state replaced by the status at `now`.
     pub fn view(&self, now: DateTime<Utc>) -> Value {
-        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut value {
-            map.remove("state");
-            map.insert("status".into(), Value::String(self.status(now).as_str().into()));
-        }
-        value
+        crate::view::with_status(self, self.status(now).as_str(), &[])
     }
 
     /// One line of the discount for people, e.g. in an email.
