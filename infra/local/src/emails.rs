@@ -3,6 +3,7 @@
 
 use crate::Gateway;
 use aws_sdk_dynamodb::types::AttributeValue;
+use cppo_platform::store::string_attr;
 use base64::Engine;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -70,8 +71,8 @@ async fn send_times(gateway: &Gateway) -> Result<HashMap<String, String>, String
             .await
             .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())?;
         for item in out.items.unwrap_or_default() {
-            if let (Some(AttributeValue::S(id)), Some(AttributeValue::S(at))) = (item.get("messageId"), item.get("sentAt")) {
-                times.insert(id.clone(), at.clone());
+            if let (Some(id), Some(at)) = (string_attr(&item, "messageId"), string_attr(&item, "sentAt")) {
+                times.insert(id.to_string(), at.to_string());
             }
         }
         match out.last_evaluated_key {

@@ -260,12 +260,9 @@ async fn list_emails(gateway: &Gateway, query: &str) -> ApiGatewayV2httpResponse
     let param = |name: &str| {
         query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| percent_decode(v))
     };
-    let limit = match param("limit") {
-        None => 50,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(l) if (1..=100).contains(&l) => l,
-            _ => return ApiError::validation("limit", "limit must be an integer from 1 to 100").response(),
-        },
+    let limit = match cppo_platform::api::parse_limit(param("limit").as_deref()) {
+        Ok(limit) => limit,
+        Err(refused) => return refused.response(),
     };
     let items = match emails::sent(gateway).await {
         Ok(items) => items,

@@ -7,12 +7,17 @@ use cppo_domain::DomainError;
 use serde_json::{json, Value};
 use std::future::Future;
 
-/// Reads `?limit=` (1..100, default 50) and `?nextToken=` for these streams.
+/// A list's `?limit=`: 1..100, 50 when absent.
+pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
+    match raw {
+        None => Ok(50),
+        Some(raw) => raw.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::validation("limit", "limit must be an integer from 1 to 100")),
+    }
+}
+
+/// Reads `?limit=` and `?nextToken=` for these streams.
 pub fn page_request(req: &ApiRequest<'_>, streams: &[Stream]) -> Result<(Vec<Position>, usize), ApiError> {
-    let limit = match req.query("limit") {
-        None => 50,
-        Some(raw) => raw.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::validation("limit", "limit must be an integer from 1 to 100"))?,
-    };
+    let limit = parse_limit(req.query("limit"))?;
     let positions = match req.query("nextToken") {
         None => vec![Position::Start; streams.len()],
         Some(token) => decode_token(token, streams).ok_or_else(|| ApiError::validation("nextToken", "nextToken is not one this list issued"))?,

@@ -105,6 +105,11 @@ pub fn party_streams(caller: &AccountId, kind: &str, sides: &[Index]) -> Vec<Str
         .collect()
 }
 
+/// One email of one event: the item notify claims before sending it.
+fn email_claim_key(event_id: &str, group: &str) -> String {
+    format!("{EMAIL}#{event_id}#{group}")
+}
+
 pub fn resellers_stream() -> Stream {
     Stream { index: Index::ByReseller, partition: RESELLERS.into(), prefix: format!("{SELLER}#") }
 }
@@ -206,7 +211,7 @@ impl Store {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(format!("{EMAIL}#{event_id}#{group}")))
+            .item("pk", s(email_claim_key(event_id, group)))
             .item("sk", s(EMAIL))
             .item("kind", s(EMAIL))
             .item("state", s("sending"))
@@ -230,7 +235,7 @@ impl Store {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("{EMAIL}#{event_id}#{group}")))
+            .key("pk", s(email_claim_key(event_id, group)))
             .key("sk", s(EMAIL))
             .update_expression("SET #state = :sent, messageId = :id, sentAt = :now")
             .expression_attribute_names("#state", "state")
@@ -248,7 +253,7 @@ impl Store {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(format!("{EMAIL}#{event_id}#{group}")))
+            .key("pk", s(email_claim_key(event_id, group)))
             .key("sk", s(EMAIL))
             .send()
             .await
