@@ -1,5 +1,6 @@
 //! Agreements: what an accepted offer becomes, with the money split between the parties.
 
+use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
 use crate::offer::{party_of, BuyerPricing, Party};
 use crate::pricing::{Disbursement, Pricing};
@@ -54,6 +55,9 @@ pub struct Agreement {
     pub previous_agreement_id: Option<String>,
     pub pricing: Pricing,
     pub disbursement: Disbursement,
+    /// See `Offer::non_recurring`.
+    #[serde(default)]
+    pub non_recurring: bool,
 }
 
 impl Agreement {
@@ -72,6 +76,18 @@ impl Agreement {
         party_of(caller, &self.isv_account_id, &self.reseller_account_id, &self.buyer_account_id)
     }
 
+    /// A later agreement takes this one's place; only an active one can be replaced.
+    pub fn replace(&self, now: DateTime<Utc>) -> DomainResult<Agreement> {
+        match self.status(now) {
+            AgreementStatus::Active => Ok(Agreement { state: AgreementStatus::Replaced, ..self.clone() }),
+            status => Err(DomainError::Conflict(format!(
+                "agreement {} is {}; the offer that replaces it can no longer be accepted",
+                self.agreement_id,
+                status.as_str()
+            ))),
+        }
+    }
+
     pub fn expire(&self, now: DateTime<Utc>) -> Option<Agreement> {
         (self.state == AgreementStatus::Active && self.status(now) == AgreementStatus::Expired)
             .then(|| Agreement { state: AgreementStatus::Expired, ..self.clone() })
@@ -83,7 +99,7 @@ impl Agreement {
         if self.party(caller) == Some(Party::Buyer) {
             return self.buyer_view(status);
         }
-        crate::view::with_status(self, status, &[])
+        crate::view::with_status(self, status, &["nonRecurring"])
     }
 
     fn buyer_view(&self, status: &str) -> Value {

@@ -4,10 +4,12 @@
 //! every rule is testable with fixed inputs.
 
 pub mod agreement;
+pub mod discount;
 pub mod error;
 pub mod event;
 pub mod fees;
 pub mod ids;
+pub mod legal;
 pub mod money;
 pub mod offer;
 pub mod opportunity;

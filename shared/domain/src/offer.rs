@@ -1,12 +1,13 @@
 //! Offers: a reseller's private offer to one buyer, priced at a markup on the wholesale price.
 
 use crate::agreement::{Agreement, AgreementStatus, Intent};
+use crate::discount::{Discount, DimensionUnits};
 use crate::error::{DomainError, DomainResult};
 use crate::fees::{FeeBasis, FeeSchedule};
-use crate::ids::AccountId;
+use crate::ids::{AccountId, IdKind};
 use crate::money::{parse_bounded, Currency};
 use crate::opportunity::Opportunity;
-use crate::pricing::{disburse, price, LineInput, Pricing};
+use crate::pricing::{disburse, price, price_schedule, LineInput, PaymentLine, Pricing};
 use crate::product::ProductType;
 use crate::time::{contract_end, end_instant, is_past, parse_date};
 use crate::validate;
@@ -84,6 +85,10 @@ pub struct Offer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces_agreement_id: Option<String>,
     pub pricing: Pricing,
+    /// Made from a single-use authorization with named buyers: the sales report then names the
+    /// customer, not the reseller, as the ISV's buyer of record.
+    #[serde(default)]
+    pub non_recurring: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -111,10 +116,12 @@ pub fn party_of(caller: &AccountId, isv: &AccountId, reseller: &AccountId, buyer
 
 /// Makes an offer from `opportunity`: the caller must be its reseller, the opportunity active.
 /// Returns the opportunity as the offer leaves it (counted, and consumed when single use).
+/// `replaces` is the agreement `replacesAgreementId` names, when it was found.
 pub fn extend(
     input: &ExtendOfferInput,
     caller: &AccountId,
     opportunity: &Opportunity,
+    replaces: Option<&Agreement>,
     offer_id: String,
     now: DateTime<Utc>,
 ) -> DomainResult<(Opportunity, Offer)> {
@@ -136,20 +143,8 @@ pub fn extend(
     validate::text(&input.buyer_company_name, "buyerCompanyName", 1, 100)?;
     let markup = parse_bounded(&input.markup_percentage, "markupPercentage", 6, Decimal::ZERO, Decimal::from(1000))?;
     let expires_on = check_expiry(&input.expires_on, now)?;
-    let contract_months = input.contract_months.unwrap_or(12);
-    if !(1..=60).contains(&contract_months) {
-        return Err(DomainError::field("contractMonths", "contractMonths must be 1 to 60"));
-    }
-    if input.replaces_agreement_id.is_some() {
-        return Err(DomainError::field("replacesAgreementId", "replacing an agreement is not supported yet"));
-    }
-    let wholesale = opportunity.wholesale.product(&product.product_id).map(|p| p.dimensions.as_slice()).unwrap_or_default();
-    let units = check_units(input.units.as_deref(), wholesale.iter().map(|d| d.dimension_key.as_str()).collect())?;
-    let lines: Vec<LineInput> = wholesale
-        .iter()
-        .zip(&units)
-        .map(|(d, units)| LineInput { dimension_key: &d.dimension_key, units: *units, list_price: d.list_price, wholesale_price: d.wholesale_price })
-        .collect();
+    let replaces_agreement_id = check_replaced(input.replaces_agreement_id.as_deref(), replaces, opportunity, &buyer, now)?;
+    let (contract_months, pricing) = price_offer(input, opportunity, &product.product_id, markup)?;
     let opportunity_after = opportunity.record_offer(now)?;
     let offer = Offer {
         offer_id,
@@ -167,12 +162,69 @@ pub fn extend(
         expires_on,
         contract_months,
         renewal: opportunity.renewal,
-        replaces_agreement_id: None,
-        pricing: price(&lines, markup, opportunity.currency),
+        replaces_agreement_id,
+        pricing,
+        non_recurring: opportunity.duration.single_use() && !opportunity.buyer_account_ids.is_empty(),
         created_at: now,
         updated_at: now,
     };
     Ok((opportunity_after, offer))
+}
+
+/// The agreement an offer replaces: an active one of the same reseller and buyer.
+fn check_replaced(
+    id: Option<&str>,
+    found: Option<&Agreement>,
+    opportunity: &Opportunity,
+    buyer: &AccountId,
+    now: DateTime<Utc>,
+) -> DomainResult<Option<String>> {
+    let Some(id) = id else { return Ok(None) };
+    let field = "replacesAgreementId";
+    if !IdKind::Agreement.is_valid(id) {
+        return Err(DomainError::field(field, "replacesAgreementId is not an agreement id"));
+    }
+    let fits = found.is_some_and(|a| {
+        a.agreement_id == id
+            && a.reseller_account_id == opportunity.reseller_account_id
+            && &a.buyer_account_id == buyer
+            && a.status(now) == AgreementStatus::Active
+    });
+    if !fits {
+        return Err(DomainError::field(field, "replacesAgreementId must be an active agreement of this reseller and buyer"));
+    }
+    Ok(Some(id.to_string()))
+}
+
+/// The offer's contract months and pricing: per dimension, or the opportunity's payment schedule,
+/// which also fixes the units and the months.
+fn price_offer(input: &ExtendOfferInput, opportunity: &Opportunity, product_id: &str, markup: Decimal) -> DomainResult<(u32, Pricing)> {
+    let currency = opportunity.currency;
+    if let Discount::FlexiblePaymentSchedule { contract_months, units, payments } = &opportunity.discount {
+        if input.contract_months.is_some_and(|m| m != *contract_months) {
+            return Err(DomainError::field("contractMonths", format!("the payment schedule fixes contractMonths at {contract_months}")));
+        }
+        if input.units.as_deref().is_some_and(|given| !same_units(given, units)) {
+            return Err(DomainError::field("units", "the payment schedule fixes the units"));
+        }
+        return Ok((*contract_months, price_schedule(units, payments, markup, currency)));
+    }
+    let contract_months = input.contract_months.unwrap_or(12);
+    if !(1..=60).contains(&contract_months) {
+        return Err(DomainError::field("contractMonths", "contractMonths must be 1 to 60"));
+    }
+    let wholesale = opportunity.wholesale.product(product_id).map(|p| p.dimensions.as_slice()).unwrap_or_default();
+    let units = check_units(input.units.as_deref(), wholesale.iter().map(|d| d.dimension_key.as_str()).collect())?;
+    let mut lines = Vec::with_capacity(wholesale.len());
+    for (d, units) in wholesale.iter().zip(units) {
+        let wholesale_price = d.wholesale_price.ok_or_else(|| DomainError::invalid(format!("dimension {} has no wholesale price", d.dimension_key)))?;
+        lines.push(LineInput { dimension_key: &d.dimension_key, units, list_price: d.list_price, wholesale_price });
+    }
+    Ok((contract_months, price(&lines, markup, currency)))
+}
+
+fn same_units(given: &[UnitsInput], fixed: &[DimensionUnits]) -> bool {
+    given.len() == fixed.len() && fixed.iter().all(|f| given.iter().any(|g| g.dimension_key == f.dimension_key && g.units == f.units))
 }
 
 fn check_expiry(raw: &str, now: DateTime<Utc>) -> DomainResult<NaiveDate> {
@@ -266,13 +318,18 @@ impl Offer {
             isv_account_id: self.isv_account_id.clone(),
             reseller_account_id: self.reseller_account_id.clone(),
             buyer_account_id: self.buyer_account_id.clone(),
-            intent: if self.renewal { Intent::Renew } else { Intent::New },
+            intent: match (self.renewal, &self.replaces_agreement_id) {
+                (true, _) => Intent::Renew,
+                (false, Some(_)) => Intent::Amend,
+                (false, None) => Intent::New,
+            },
             state: AgreementStatus::Active,
             accepted_at: now,
             start_date,
             end_date: contract_end(start_date, self.contract_months),
-            previous_agreement_id: None,
+            previous_agreement_id: self.replaces_agreement_id.clone(),
             pricing: self.pricing.clone(),
+            non_recurring: self.non_recurring,
             disbursement: disburse(&self.pricing, self.currency, basis, fees),
         };
         Ok((Offer { state: OfferStatus::Accepted, updated_at: now, ..self.clone() }, agreement))
@@ -284,7 +341,7 @@ impl Offer {
         if self.party(caller) == Some(Party::Buyer) {
             return serde_json::to_value(BuyerOfferView::of(self, status)).unwrap_or(Value::Null);
         }
-        crate::view::with_status(self, status, &["productTitle", "productType"])
+        crate::view::with_status(self, status, &["productTitle", "productType", "nonRecurring"])
     }
 }
 
@@ -299,10 +356,23 @@ pub struct BuyerLine<'a> {
     line_total: Decimal,
 }
 
+/// A payment as the buyer sees it: what it pays and when.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerPayment {
+    invoice_date: NaiveDate,
+    buyer_amount: Decimal,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BuyerPricing<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     lines: Vec<BuyerLine<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    units: &'a [DimensionUnits],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    payments: Vec<BuyerPayment>,
     buyer_total: Decimal,
 }
 
@@ -314,6 +384,8 @@ impl<'a> BuyerPricing<'a> {
                 .iter()
                 .map(|l| BuyerLine { dimension_key: &l.dimension_key, units: l.units, list_price: l.list_price, buyer_price: l.buyer_price, line_total: l.line_total })
                 .collect(),
+            units: &pricing.units,
+            payments: pricing.payments.iter().map(|p: &PaymentLine| BuyerPayment { invoice_date: p.invoice_date, buyer_amount: p.buyer_amount }).collect(),
             buyer_total: pricing.buyer_total,
         }
     }

@@ -25,7 +25,7 @@ fn input(v: serde_json::Value) -> ExtendOfferInput {
 }
 
 fn offer() -> Offer {
-    extend(&input(json!({})), &reseller_id(), &opportunity(), OFFER_ID.into(), now()).unwrap().1
+    extend(&input(json!({})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()).unwrap().1
 }
 
 #[test]
@@ -42,7 +42,7 @@ fn one_of_each_dimension_by_default() {
 
 #[test]
 fn named_units_leave_the_rest_at_zero() {
-    let o = extend(&input(json!({"units": [{"dimensionKey": "users", "units": 5}]})), &reseller_id(), &opportunity(), OFFER_ID.into(), now()).unwrap().1;
+    let o = extend(&input(json!({"units": [{"dimensionKey": "users", "units": 5}]})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()).unwrap().1;
     let units: Vec<u64> = o.pricing.lines.iter().map(|l| l.units).collect();
     assert_eq!(units, vec![5, 0]);
     assert_eq!(o.pricing.buyer_total.to_string(), "440.00");
@@ -51,8 +51,8 @@ fn named_units_leave_the_rest_at_zero() {
 #[test]
 fn only_the_reseller_extends_and_outsiders_see_nothing() {
     let i = input(json!({}));
-    assert!(matches!(extend(&i, &isv_id(), &opportunity(), OFFER_ID.into(), now()), Err(DomainError::Forbidden(_))));
-    assert!(matches!(extend(&i, &buyer_id(), &opportunity(), OFFER_ID.into(), now()), Err(DomainError::NotFound(_))));
+    assert!(matches!(extend(&i, &isv_id(), &opportunity(), None, OFFER_ID.into(), now()), Err(DomainError::Forbidden(_))));
+    assert!(matches!(extend(&i, &buyer_id(), &opportunity(), None, OFFER_ID.into(), now()), Err(DomainError::NotFound(_))));
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn each_offer_rule_names_its_field() {
         (json!({"units": [{"dimensionKey": "users", "units": 1}, {"dimensionKey": "users", "units": 2}]}), "units[1]"),
     ];
     for (v, field) in cases {
-        match extend(&input(v.clone()), &reseller_id(), &opportunity(), OFFER_ID.into(), now()) {
+        match extend(&input(v.clone()), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()) {
             Err(DomainError::Validation { field: f, .. }) => assert_eq!(f.as_deref(), Some(field), "{v}"),
             other => panic!("{v}: expected a validation error, got {other:?}"),
         }
@@ -84,14 +84,14 @@ fn a_restricted_buyer_list_is_enforced() {
     let mut b = body();
     b["buyerAccountIds"] = json!(["999988887777"]);
     let restricted = create_from(b).unwrap().remove(0);
-    assert!(matches!(extend(&input(json!({})), &reseller_id(), &restricted, OFFER_ID.into(), now()), Err(DomainError::Validation { .. })));
-    assert!(extend(&input(json!({"buyerAccountId": "999988887777"})), &reseller_id(), &restricted, OFFER_ID.into(), now()).is_ok());
+    assert!(matches!(extend(&input(json!({})), &reseller_id(), &restricted, None, OFFER_ID.into(), now()), Err(DomainError::Validation { .. })));
+    assert!(extend(&input(json!({"buyerAccountId": "999988887777"})), &reseller_id(), &restricted, None, OFFER_ID.into(), now()).is_ok());
 }
 
 #[test]
 fn no_offer_from_an_inactive_opportunity() {
     let revoked = opportunity().revoke(&isv_id(), now()).unwrap();
-    assert!(matches!(extend(&input(json!({})), &reseller_id(), &revoked, OFFER_ID.into(), now()), Err(DomainError::Conflict(_))));
+    assert!(matches!(extend(&input(json!({})), &reseller_id(), &revoked, None, OFFER_ID.into(), now()), Err(DomainError::Conflict(_))));
 }
 
 #[test]

@@ -2,14 +2,15 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, IdKind};
-use crate::money::{parse_bounded, Currency};
-use crate::pricing::wholesale_unit;
+pub use crate::discount::{Discount, DiscountInput, Wholesale, WholesaleDimension, WholesaleProduct};
+pub use crate::legal::{Eula, ResellerAgreement};
+use crate::legal::{check_eula, check_reseller_agreement, LegalInput};
+use crate::money::Currency;
 use crate::product::{Product, ProductType};
 use crate::seller::Seller;
 use crate::time::{end_instant, is_past, parse_date};
 use crate::validate;
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -31,9 +32,9 @@ pub struct CreateOpportunityInput {
     #[serde(default)]
     pub buyer_account_ids: Vec<String>,
     #[serde(default)]
-    pub eula: Option<Eula>,
+    pub eula: Option<LegalInput>,
     #[serde(default)]
-    pub reseller_agreement: Option<ResellerAgreement>,
+    pub reseller_agreement: Option<LegalInput>,
     #[serde(default)]
     pub notification_emails: Vec<String>,
 }
@@ -55,17 +56,6 @@ pub const CREATE_FIELDS: &[&str] = &[
     "notificationEmails",
 ];
 
-/// The discount as sent. A flat struct rather than a tagged enum, so a bad field inside it is
-/// reported by its own path (`discount.percentage`); which fields a type allows is checked below.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DiscountInput {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub percentage: Option<String>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DurationInput {
@@ -73,12 +63,6 @@ pub struct DurationInput {
     pub kind: String,
     #[serde(default)]
     pub end_date: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum Discount {
-    Percentage { percentage: Decimal },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,56 +92,12 @@ impl Duration {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
-pub enum Eula {
-    #[default]
-    Standard,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
-pub enum ResellerAgreement {
-    #[default]
-    None,
-    Rcmp,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductRef {
     pub product_id: String,
     pub title: String,
     pub product_type: ProductType,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WholesaleDimension {
-    pub dimension_key: String,
-    pub name: String,
-    pub list_price: Decimal,
-    pub wholesale_price: Decimal,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WholesaleProduct {
-    pub product_id: String,
-    pub dimensions: Vec<WholesaleDimension>,
-}
-
-/// The wholesale price list the authorization grants, fixed at creation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Wholesale {
-    pub products: Vec<WholesaleProduct>,
-}
-
-impl Wholesale {
-    pub fn product(&self, product_id: &str) -> Option<&WholesaleProduct> {
-        self.products.iter().find(|p| p.product_id == product_id)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,6 +170,8 @@ struct Terms {
     wholesale: Wholesale,
     duration: Duration,
     buyers: Vec<AccountId>,
+    eula: Eula,
+    reseller_agreement: ResellerAgreement,
 }
 
 pub fn create(input: CreateOpportunityInput, ctx: CreateContext<'_>) -> DomainResult<Vec<Opportunity>> {
@@ -266,8 +208,8 @@ pub fn create(input: CreateOpportunityInput, ctx: CreateContext<'_>) -> DomainRe
             duration: terms.duration.clone(),
             buyer_account_ids: terms.buyers.clone(),
             renewal: input.renewal,
-            eula: input.eula.clone().unwrap_or_default(),
-            reseller_agreement: input.reseller_agreement.clone().unwrap_or_default(),
+            eula: terms.eula.clone(),
+            reseller_agreement: terms.reseller_agreement.clone(),
             notification_emails: input.notification_emails.clone(),
             state: OpportunityStatus::Active,
             offers_created: 0,
@@ -283,9 +225,9 @@ fn check_terms(input: &CreateOpportunityInput, ctx: &CreateContext<'_>) -> Domai
     if products.iter().any(|p| p.currency != currency) {
         return Err(DomainError::field("productIds", "all products of an opportunity must share one currency"));
     }
-    let discount = check_discount(&input.discount, &products)?;
-    let wholesale = wholesale_of(&products, &discount);
     let duration = check_duration(&input.duration, ctx.now)?;
+    let discount = crate::discount::check(&input.discount, &products, &duration)?;
+    let wholesale = discount.wholesale(&products, currency);
     validate::count(&input.buyer_account_ids, "buyerAccountIds", 0, 25)?;
     let buyers = input
         .buyer_account_ids
@@ -294,7 +236,9 @@ fn check_terms(input: &CreateOpportunityInput, ctx: &CreateContext<'_>) -> Domai
         .map(|(i, raw)| AccountId::parse_field(raw, &format!("buyerAccountIds[{i}]")))
         .collect::<DomainResult<Vec<_>>>()?;
     validate::distinct(&buyers, "buyerAccountIds", Clone::clone)?;
-    Ok(Terms { products, currency, discount, wholesale, duration, buyers })
+    let eula = check_eula(input.eula.as_ref())?;
+    let reseller_agreement = check_reseller_agreement(input.reseller_agreement.as_ref())?;
+    Ok(Terms { products, currency, discount, wholesale, duration, buyers, eula, reseller_agreement })
 }
 
 fn check_name(name: &str) -> DomainResult<()> {
@@ -349,45 +293,6 @@ fn check_products(raw: &[String], isv: &AccountId, known: &[Product]) -> DomainR
             Ok(product.clone())
         })
         .collect()
-}
-
-fn check_discount(input: &DiscountInput, products: &[Product]) -> DomainResult<Discount> {
-    match input.kind.as_str() {
-        "percentage" => {
-            let raw = input.percentage.as_deref().ok_or_else(|| DomainError::field("discount.percentage", "discount.percentage is required"))?;
-            let pct = parse_bounded(raw, "discount.percentage", 2, Decimal::new(1, 2), Decimal::new(9999, 2))?;
-            if products.iter().any(|p| p.product_type == ProductType::ProfessionalServices) {
-                return Err(DomainError::field(
-                    "discount.type",
-                    "a percentage discount cannot cover a professional-services product",
-                ));
-            }
-            Ok(Discount::Percentage { percentage: pct })
-        }
-        other => Err(DomainError::field("discount.type", format!("discount type {other} is not supported; use percentage"))),
-    }
-}
-
-fn wholesale_of(products: &[Product], discount: &Discount) -> Wholesale {
-    let Discount::Percentage { percentage } = discount;
-    Wholesale {
-        products: products
-            .iter()
-            .map(|p| WholesaleProduct {
-                product_id: p.product_id.clone(),
-                dimensions: p
-                    .dimensions
-                    .iter()
-                    .map(|d| WholesaleDimension {
-                        dimension_key: d.key.clone(),
-                        name: d.name.clone(),
-                        list_price: d.unit_price,
-                        wholesale_price: wholesale_unit(d.unit_price, *percentage),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
 }
 
 fn check_duration(input: &DurationInput, now: DateTime<Utc>) -> DomainResult<Duration> {
@@ -511,9 +416,7 @@ impl Opportunity {
 
     /// One line of the discount for people, e.g. in an email.
     pub fn discount_summary(&self) -> String {
-        match &self.discount {
-            Discount::Percentage { percentage } => format!("{percentage}% off list price on every product"),
-        }
+        self.discount.summary()
     }
 }
 

@@ -52,14 +52,14 @@ pub fn opportunity() -> Opportunity {
     create_from(body()).unwrap().remove(0)
 }
 
-fn field_of(err: DomainError) -> Option<String> {
+pub fn field_of(err: DomainError) -> Option<String> {
     match err {
         DomainError::Validation { field, .. } => field,
         other => panic!("expected a validation error, got {other:?}"),
     }
 }
 
-fn with(path: &str, value: serde_json::Value) -> serde_json::Value {
+pub fn with(path: &str, value: serde_json::Value) -> serde_json::Value {
     let mut b = body();
     b[path] = value;
     b
@@ -71,8 +71,8 @@ fn a_percentage_discount_sets_every_wholesale_price() {
     assert_eq!(o.status(now()), OpportunityStatus::Active);
     assert_eq!(o.reseller_name, "Seller 222233334444");
     let dims = &o.wholesale.products[0].dimensions;
-    assert_eq!(dims[0].wholesale_price.to_string(), "80");
-    assert_eq!(dims[1].wholesale_price.to_string(), "39.992");
+    assert_eq!(dims[0].wholesale_price.unwrap().to_string(), "80");
+    assert_eq!(dims[1].wholesale_price.unwrap().to_string(), "39.992");
 }
 
 #[test]
@@ -202,7 +202,8 @@ fn duration_and_discount_types_are_checked() {
         (with("duration", json!({"type": "forever"})), "duration.type"),
         (with("duration", json!({"type": "endDate"})), "duration.endDate"),
         (with("duration", json!({"type": "noEnd", "endDate": "2027-02-01"})), "duration.endDate"),
-        (with("discount", json!({"type": "individual"})), "discount.type"),
+        (with("discount", json!({"type": "individual"})), "discount.products"),
+        (with("discount", json!({"type": "tiered"})), "discount.type"),
         (with("discount", json!({"type": "percentage"})), "discount.percentage"),
     ];
     for (body, field) in bad {

@@ -1,5 +1,6 @@
 //! List → wholesale → buyer pricing and the disbursement, in the contract's rounding order.
 
+use crate::discount::{DimensionUnits, Payment};
 use crate::fees::{FeeBasis, FeeSchedule};
 use crate::money::{round_unit_price, Currency};
 use rust_decimal::Decimal;
@@ -29,10 +30,25 @@ pub struct PriceLine {
     pub line_total: Decimal,
 }
 
+/// One payment of a flexible payment schedule, marked up like every price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentLine {
+    pub invoice_date: chrono::NaiveDate,
+    pub wholesale_amount: Decimal,
+    pub buyer_amount: Decimal,
+}
+
+/// A price per dimension (`lines`), or for a payment schedule the units it grants and its payments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pricing {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<PriceLine>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<DimensionUnits>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<PaymentLine>,
     pub wholesale_total: Decimal,
     pub markup_total: Decimal,
     pub buyer_total: Decimal,
@@ -68,7 +84,23 @@ pub fn price(lines: &[LineInput<'_>], markup_pct: Decimal, currency: Currency) -
             }
         })
         .collect();
-    Pricing { lines, wholesale_total, markup_total: buyer_total - wholesale_total, buyer_total }
+    Pricing { lines, units: Vec::new(), payments: Vec::new(), wholesale_total, markup_total: buyer_total - wholesale_total, buyer_total }
+}
+
+/// Marks up every payment of a schedule, each rounded to the minor unit; totals are their sums.
+pub fn price_schedule(units: &[DimensionUnits], payments: &[Payment], markup_pct: Decimal, currency: Currency) -> Pricing {
+    let zero = currency.round(Decimal::ZERO);
+    let payments: Vec<PaymentLine> = payments
+        .iter()
+        .map(|p| PaymentLine {
+            invoice_date: p.invoice_date,
+            wholesale_amount: p.amount,
+            buyer_amount: currency.round(p.amount * (HUNDRED + markup_pct) / HUNDRED),
+        })
+        .collect();
+    let wholesale_total = payments.iter().fold(zero, |sum, p| sum + p.wholesale_amount);
+    let buyer_total = payments.iter().fold(zero, |sum, p| sum + p.buyer_amount);
+    Pricing { lines: Vec::new(), units: units.to_vec(), payments, wholesale_total, markup_total: buyer_total - wholesale_total, buyer_total }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,360 @@
+//! The ISV's discount: one percentage, a price per product, or a flexible payment schedule, and
+//! the wholesale price list each one grants.
+
+use crate::error::{DomainError, DomainResult};
+use crate::money::{parse_bounded, Currency};
+use crate::offer::{UnitsInput, MAX_UNITS};
+use crate::opportunity::Duration;
+use crate::pricing::wholesale_unit;
+use crate::product::{Product, ProductType};
+use crate::time::parse_date;
+use crate::validate;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// The discount as sent. Flat rather than a tagged enum, so a bad field inside it is reported by
+/// its own path (`discount.payments[2].invoiceDate`); which fields a type allows is checked here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscountInput {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub percentage: Option<String>,
+    #[serde(default)]
+    pub products: Option<Vec<ProductDiscountInput>>,
+    #[serde(default)]
+    pub contract_months: Option<u32>,
+    #[serde(default)]
+    pub units: Option<Vec<UnitsInput>>,
+    #[serde(default)]
+    pub payments: Option<Vec<PaymentInput>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProductDiscountInput {
+    pub product_id: String,
+    #[serde(default)]
+    pub percentage: Option<String>,
+    #[serde(default)]
+    pub dimension_prices: Option<Vec<DimensionPriceInput>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DimensionPriceInput {
+    pub dimension_key: String,
+    pub price: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentInput {
+    pub amount: String,
+    pub invoice_date: String,
+}
+
+/// The checked discount, stored and shown in the same shape the create body uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Discount {
+    Percentage { percentage: Decimal },
+    Individual { products: Vec<ProductPricing> },
+    #[serde(rename_all = "camelCase")]
+    FlexiblePaymentSchedule { contract_months: u32, units: Vec<DimensionUnits>, payments: Vec<Payment> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPricing {
+    pub product_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentage: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimension_prices: Option<Vec<DimensionPrice>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DimensionPrice {
+    pub dimension_key: String,
+    pub price: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DimensionUnits {
+    pub dimension_key: String,
+    pub units: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub amount: Decimal,
+    pub invoice_date: NaiveDate,
+}
+
+/// The largest single payment accepted: far above real deals, far from overflow.
+const MAX_PAYMENT: i64 = 1_000_000_000_000;
+
+fn pct(raw: &str, field: &str) -> DomainResult<Decimal> {
+    parse_bounded(raw, field, 2, Decimal::new(1, 2), Decimal::new(9999, 2))
+}
+
+/// Refuses a field that belongs to another discount type.
+fn absent<T>(value: &Option<T>, field: &str, kind: &str) -> DomainResult<()> {
+    match value {
+        Some(_) => Err(DomainError::field(format!("discount.{field}"), format!("a {kind} discount has no {field}"))),
+        None => Ok(()),
+    }
+}
+
+fn required<'a, T>(value: &'a Option<T>, field: &str) -> DomainResult<&'a T> {
+    value.as_ref().ok_or_else(|| DomainError::field(format!("discount.{field}"), format!("discount.{field} is required")))
+}
+
+fn no_percentage_for_services(product: &Product, field: &str) -> DomainResult<()> {
+    if product.product_type == ProductType::ProfessionalServices {
+        return Err(DomainError::field(field, "a professional-services product needs a price per dimension, not a percentage"));
+    }
+    Ok(())
+}
+
+pub fn check(input: &DiscountInput, products: &[Product], duration: &Duration) -> DomainResult<Discount> {
+    match input.kind.as_str() {
+        "percentage" => {
+            absent(&input.products, "products", "percentage")?;
+            absent(&input.contract_months, "contractMonths", "percentage")?;
+            absent(&input.units, "units", "percentage")?;
+            absent(&input.payments, "payments", "percentage")?;
+            let percentage = pct(required(&input.percentage, "percentage")?, "discount.percentage")?;
+            if products.iter().any(|p| p.product_type == ProductType::ProfessionalServices) {
+                return Err(DomainError::field("discount.type", "a percentage discount cannot cover a professional-services product"));
+            }
+            Ok(Discount::Percentage { percentage })
+        }
+        "individual" => {
+            absent(&input.percentage, "percentage", "individual")?;
+            absent(&input.contract_months, "contractMonths", "individual")?;
+            absent(&input.units, "units", "individual")?;
+            absent(&input.payments, "payments", "individual")?;
+            check_individual(required(&input.products, "products")?, products)
+        }
+        "flexiblePaymentSchedule" => {
+            absent(&input.percentage, "percentage", "flexiblePaymentSchedule")?;
+            absent(&input.products, "products", "flexiblePaymentSchedule")?;
+            check_schedule(input, products, duration)
+        }
+        other => Err(DomainError::field(
+            "discount.type",
+            format!("discount type {other} must be percentage, individual or flexiblePaymentSchedule"),
+        )),
+    }
+}
+
+fn check_individual(entries: &[ProductDiscountInput], products: &[Product]) -> DomainResult<Discount> {
+    validate::count(entries, "discount.products", 1, products.len())?;
+    validate::distinct(entries, "discount.products", |e| e.product_id.clone())?;
+    let mut priced = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let at = format!("discount.products[{i}]");
+        let product = products
+            .iter()
+            .find(|p| p.product_id == entry.product_id)
+            .ok_or_else(|| DomainError::field(format!("{at}.productId"), format!("{} is not one of the selected products", entry.product_id)))?;
+        priced.push(match (&entry.percentage, &entry.dimension_prices) {
+            (Some(raw), None) => {
+                no_percentage_for_services(product, &format!("{at}.percentage"))?;
+                ProductPricing { product_id: product.product_id.clone(), percentage: Some(pct(raw, &format!("{at}.percentage"))?), dimension_prices: None }
+            }
+            (None, Some(prices)) => ProductPricing {
+                product_id: product.product_id.clone(),
+                percentage: None,
+                dimension_prices: Some(check_dimension_prices(prices, product, &format!("{at}.dimensionPrices"))?),
+            },
+            _ => return Err(DomainError::field(at, "give each product either a percentage or dimensionPrices")),
+        });
+    }
+    if let Some(missing) = products.iter().find(|p| !entries.iter().any(|e| e.product_id == p.product_id)) {
+        return Err(DomainError::field("discount.products", format!("every selected product needs its pricing; {} has none", missing.product_id)));
+    }
+    Ok(Discount::Individual { products: priced })
+}
+
+fn check_dimension_prices(prices: &[DimensionPriceInput], product: &Product, at: &str) -> DomainResult<Vec<DimensionPrice>> {
+    validate::distinct(prices, at, |p| p.dimension_key.clone())?;
+    let mut checked = Vec::with_capacity(prices.len());
+    for (i, entry) in prices.iter().enumerate() {
+        let dimension = product.dimension(&entry.dimension_key).ok_or_else(|| {
+            DomainError::field(format!("{at}[{i}].dimensionKey"), format!("{} is not a dimension of {}", entry.dimension_key, product.product_id))
+        })?;
+        let field = format!("{at}[{i}].price");
+        let price = parse_bounded(&entry.price, &field, 6, Decimal::ZERO, dimension.unit_price)?;
+        checked.push(DimensionPrice { dimension_key: dimension.key.clone(), price });
+    }
+    if let Some(missing) = product.dimensions.iter().find(|d| !prices.iter().any(|p| p.dimension_key == d.key)) {
+        return Err(DomainError::field(at, format!("dimensionPrices must name every dimension of the product; {} is missing", missing.key)));
+    }
+    Ok(checked)
+}
+
+fn check_schedule(input: &DiscountInput, products: &[Product], duration: &Duration) -> DomainResult<Discount> {
+    let [product] = products else {
+        return Err(DomainError::field("productIds", "a flexible payment schedule covers exactly one product"));
+    };
+    let Duration::SingleUse { end_date: Some(end) } = duration else {
+        return Err(DomainError::field("duration.type", "a flexible payment schedule needs a singleUse duration with an endDate"));
+    };
+    let contract_months = *required(&input.contract_months, "contractMonths")?;
+    if !(1..=60).contains(&contract_months) {
+        return Err(DomainError::field("discount.contractMonths", "contractMonths must be 1 to 60"));
+    }
+    let units = check_schedule_units(required(&input.units, "units")?, product)?;
+    let payments = check_payments(required(&input.payments, "payments")?, product.currency, *end)?;
+    Ok(Discount::FlexiblePaymentSchedule { contract_months, units, payments })
+}
+
+fn check_schedule_units(units: &[UnitsInput], product: &Product) -> DomainResult<Vec<DimensionUnits>> {
+    validate::count(units, "discount.units", 1, product.dimensions.len())?;
+    validate::distinct(units, "discount.units", |u| u.dimension_key.clone())?;
+    units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            if product.dimension(&u.dimension_key).is_none() {
+                return Err(DomainError::field(format!("discount.units[{i}].dimensionKey"), format!("{} is not a dimension of the product", u.dimension_key)));
+            }
+            if !(1..=MAX_UNITS).contains(&u.units) {
+                return Err(DomainError::field(format!("discount.units[{i}].units"), format!("units must be 1 to {MAX_UNITS}")));
+            }
+            Ok(DimensionUnits { dimension_key: u.dimension_key.clone(), units: u.units })
+        })
+        .collect()
+}
+
+fn check_payments(payments: &[PaymentInput], currency: Currency, after: NaiveDate) -> DomainResult<Vec<Payment>> {
+    validate::count(payments, "discount.payments", 1, 60)?;
+    let mut checked: Vec<Payment> = Vec::with_capacity(payments.len());
+    for (i, p) in payments.iter().enumerate() {
+        let field = format!("discount.payments[{i}].amount");
+        let amount = parse_bounded(&p.amount, &field, currency.minor_places(), Decimal::ZERO, Decimal::from(MAX_PAYMENT))?;
+        if amount.is_zero() {
+            return Err(DomainError::field(field, "a payment amount must be more than 0"));
+        }
+        let field = format!("discount.payments[{i}].invoiceDate");
+        let invoice_date = parse_date(&p.invoice_date).ok_or_else(|| DomainError::field(&field, "invoiceDate must be a date YYYY-MM-DD"))?;
+        if invoice_date <= after {
+            return Err(DomainError::field(field, "every invoiceDate must be after the authorization's endDate"));
+        }
+        if checked.last().is_some_and(|prev| invoice_date <= prev.invoice_date) {
+            return Err(DomainError::field(field, "invoice dates must be strictly increasing"));
+        }
+        checked.push(Payment { amount: currency.round(amount), invoice_date });
+    }
+    Ok(checked)
+}
+
+/// One dimension of the wholesale price list. A payment schedule prices the whole contract, so
+/// its dimensions carry no unit wholesale price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WholesaleDimension {
+    pub dimension_key: String,
+    pub name: String,
+    pub list_price: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wholesale_price: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WholesaleProduct {
+    pub product_id: String,
+    pub dimensions: Vec<WholesaleDimension>,
+}
+
+/// The wholesale price list the authorization grants, fixed at creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Wholesale {
+    pub products: Vec<WholesaleProduct>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_months: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<Vec<DimensionUnits>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payments: Option<Vec<Payment>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_due_to_isv: Option<Decimal>,
+}
+
+impl Wholesale {
+    pub fn product(&self, product_id: &str) -> Option<&WholesaleProduct> {
+        self.products.iter().find(|p| p.product_id == product_id)
+    }
+}
+
+impl Discount {
+    /// The wholesale unit price of one dimension; `None` under a payment schedule.
+    fn unit_price(&self, product: &Product, key: &str, list: Decimal) -> Option<Decimal> {
+        match self {
+            Discount::Percentage { percentage } => Some(wholesale_unit(list, *percentage)),
+            Discount::Individual { products } => {
+                let pricing = products.iter().find(|p| p.product_id == product.product_id)?;
+                match (&pricing.percentage, &pricing.dimension_prices) {
+                    (Some(pct), _) => Some(wholesale_unit(list, *pct)),
+                    (None, Some(prices)) => prices.iter().find(|p| p.dimension_key == key).map(|p| p.price),
+                    (None, None) => None,
+                }
+            }
+            Discount::FlexiblePaymentSchedule { .. } => None,
+        }
+    }
+
+    pub fn wholesale(&self, products: &[Product], currency: Currency) -> Wholesale {
+        let products = products
+            .iter()
+            .map(|p| WholesaleProduct {
+                product_id: p.product_id.clone(),
+                dimensions: p
+                    .dimensions
+                    .iter()
+                    .map(|d| WholesaleDimension {
+                        dimension_key: d.key.clone(),
+                        name: d.name.clone(),
+                        list_price: d.unit_price,
+                        wholesale_price: self.unit_price(p, &d.key, d.unit_price),
+                    })
+                    .collect(),
+            })
+            .collect();
+        match self {
+            Discount::FlexiblePaymentSchedule { contract_months, units, payments } => Wholesale {
+                products,
+                contract_months: Some(*contract_months),
+                units: Some(units.clone()),
+                payments: Some(payments.clone()),
+                total_due_to_isv: Some(payments.iter().fold(currency.round(Decimal::ZERO), |sum, p| sum + p.amount)),
+            },
+            _ => Wholesale { products, contract_months: None, units: None, payments: None, total_due_to_isv: None },
+        }
+    }
+
+    /// One line of the discount for people, e.g. in an email.
+    pub fn summary(&self) -> String {
+        match self {
+            Discount::Percentage { percentage } => format!("{percentage}% off list price on every product"),
+            Discount::Individual { products } => format!("individual pricing for {} product(s)", products.len()),
+            Discount::FlexiblePaymentSchedule { contract_months, payments, .. } => {
+                format!("a flexible payment schedule of {} payment(s) over {contract_months} months", payments.len())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "discount_tests.rs"]
+mod tests;
