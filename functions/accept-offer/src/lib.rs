@@ -1,12 +1,13 @@
 //! `POST /offers/{id}/accept`: the buyer accepts; the offer becomes an agreement, exactly once.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use cppo_domain::agreement::Agreement;
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
-use cppo_platform::api::{path_id, until_committed};
+use cppo_platform::api::{path_id, until_committed, Step};
 use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
-use cppo_platform::store::{agreement_item, event_item, offer_item, Write, OFFER};
+use cppo_platform::store::{agreement_item, event_item, offer_item, Write, AGREEMENT, OFFER};
 use cppo_platform::App;
 use serde_json::Value;
 
@@ -30,17 +31,30 @@ async fn accept(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErro
         let (accepted, agreement) = read.value.accept(&req.caller, agreement_id.clone(), &app.fees, now)?;
         let company = Some(accepted.buyer_company_name.clone());
         let event = Event::for_agreement(EventType::OfferAccepted, &agreement, company, app.new_id(IdKind::Event), now, None);
-        app.store
-            .transact(vec![
-                Write::Replace(offer_item(&accepted, read.version + 1)?, read.version),
-                Write::Create(agreement_item(&agreement, 1)?),
-                Write::Create(event_item(&event)?),
-            ])
-            .await?;
+        let mut writes = vec![
+            Write::Replace(offer_item(&accepted, read.version + 1)?, read.version),
+            Write::Create(agreement_item(&agreement, 1)?),
+            Write::Create(event_item(&event)?),
+        ];
+        if let Some(previous) = &agreement.previous_agreement_id {
+            writes.push(replace_previous(app, previous, now).await?);
+        }
+        app.store.transact(writes).await?;
         Ok((agreement, event))
     })
     .await?;
     let now = app.now();
     app.outbox.deliver(&app.store, std::slice::from_ref(&event), now).await;
     Ok((201, agreement.view(&req.caller, now)))
+}
+
+/// The write that marks the agreement an amendment or renewal replaces, in the same transaction.
+async fn replace_previous(app: &App, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Write, Step> {
+    let read = app
+        .store
+        .load::<Agreement>(AGREEMENT, id)
+        .await?
+        .ok_or_else(|| ApiError::Conflict(format!("agreement {id}, which this offer replaces, no longer exists")))?;
+    let replaced = read.value.replace(now)?;
+    Ok(Write::Replace(agreement_item(&replaced, read.version + 1)?, read.version))
 }

@@ -1,19 +1,24 @@
-//! `POST /opportunities`: an ISV authorizes one or more resellers, all or none.
+//! `POST /opportunities` and the two other ways to make opportunities: cloning one, and importing
+//! an AWS Marketplace Catalog API change set. All three end in the same checked create.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use cppo_domain::catalog;
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
-use cppo_domain::opportunity::{create, CreateContext, CreateOpportunityInput};
+use cppo_domain::opportunity::{create, CreateContext, CreateOpportunityInput, Opportunity, CREATE_FIELDS};
 use cppo_domain::AccountId;
-use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
-use cppo_platform::store::{event_item, opportunity_item, Write};
+use cppo_platform::api::path_id;
+use cppo_platform::http::{from_value, serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::store::{event_item, opportunity_item, Write, OPPORTUNITY};
 use cppo_platform::App;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
     serve(&event, &app.config.account_claim, |req| async move {
         match req.route_key() {
-            "POST /opportunities" => create_opportunities(app, &req).await,
+            "POST /opportunities" => create_opportunities(app, &req, req.body()?).await,
+            "POST /opportunities/{id}/clone" => clone_opportunity(app, &req).await,
+            "POST /opportunities/import" => import_change_set(app, &req).await,
             _ => unknown_route(&req),
         }
     })
@@ -23,8 +28,36 @@ pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2ht
 /// The most ids a create may name of each kind; longer lists are refused by the domain anyway.
 const MAX_NAMED: usize = 20;
 
-async fn create_opportunities(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
-    let input: CreateOpportunityInput = req.body()?;
+/// A clone: the source's create body, each given top-level field replacing the source's whole.
+async fn clone_opportunity(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+    let overrides: Map<String, Value> = req.body()?;
+    let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
+    let source = app.store.load::<Opportunity>(OPPORTUNITY, id).await?.ok_or_else(|| ApiError::NotFound(format!("no opportunity {id}")))?;
+    let mut body = source.value.for_isv(&req.caller, "clone")?.create_body();
+    for (key, value) in overrides {
+        if !CREATE_FIELDS.contains(&key.as_str()) {
+            return Err(ApiError::validation(&key, format!("{key} is not a field of an opportunity")));
+        }
+        body[key] = value;
+    }
+    create_opportunities(app, req, from_value(body)?).await
+}
+
+/// An import: the opportunity a Catalog API change set describes, checked as a new create.
+async fn import_change_set(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+    let change_set: Value = req.body()?;
+    let imported = catalog::import(&change_set)?;
+    let product_id = imported.product_id.as_str();
+    let (_, products) = if IdKind::Product.is_valid(product_id) {
+        app.store.sellers_and_products(&[], &[product_id.to_string()]).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let own = products.iter().find(|p| p.seller_account_id == req.caller);
+    create_opportunities(app, req, from_value(imported.create_body(own)?)?).await
+}
+
+async fn create_opportunities(app: &App, req: &ApiRequest<'_>, input: CreateOpportunityInput) -> Result<(u16, Value), ApiError> {
     let now = app.now();
     // One batch read: the ISV itself, the resellers and the products the body names.
     let mut sellers: Vec<AccountId> = input.reseller_account_ids.iter().take(MAX_NAMED).filter_map(|r| AccountId::parse(r)).collect();

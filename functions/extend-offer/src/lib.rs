@@ -1,13 +1,14 @@
 //! `POST /offers`: a reseller extends a private offer from an opportunity it holds.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use cppo_domain::agreement::Agreement;
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::{extend, ExtendOfferInput};
 use cppo_domain::opportunity::Opportunity;
 use cppo_platform::api::until_committed;
 use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
-use cppo_platform::store::{event_item, offer_item, opportunity_item, Write, OPPORTUNITY};
+use cppo_platform::store::{event_item, offer_item, opportunity_item, Write, AGREEMENT, OPPORTUNITY};
 use cppo_platform::App;
 use serde_json::Value;
 
@@ -28,6 +29,11 @@ async fn extend_offer(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), A
         return Err(ApiError::validation("opportunityId", "opportunityId is not an opportunity id"));
     }
     let offer_id = app.new_id(IdKind::Offer);
+    // The agreement a renewal or amendment replaces; the domain checks it is this deal's and active.
+    let replaces = match input.replaces_agreement_id.as_deref().filter(|id| IdKind::Agreement.is_valid(id)) {
+        Some(id) => app.store.load::<Agreement>(AGREEMENT, id).await?.map(|a| a.value),
+        None => None,
+    };
     let (offer, event) = until_committed(|| async {
         let read = app
             .store
@@ -35,7 +41,7 @@ async fn extend_offer(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), A
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("no opportunity {opportunity_id}")))?;
         let now = app.now();
-        let (opportunity, offer) = extend(&input, &req.caller, &read.value, offer_id.clone(), now)?;
+        let (opportunity, offer) = extend(&input, &req.caller, &read.value, replaces.as_ref(), offer_id.clone(), now)?;
         let event = Event::for_offer(EventType::OfferExtended, &offer, app.new_id(IdKind::Event), now, None);
         app.store
             .transact(vec![

@@ -8,7 +8,8 @@ use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_platform::api::{page_body, page_request, path_id};
 use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
-use cppo_platform::store::{party_streams, Index, AGREEMENT, OFFER, OPPORTUNITY};
+use cppo_domain::{catalog, report};
+use cppo_platform::store::{agreements_accepted, party_streams, Index, AGREEMENT, OFFER, OPPORTUNITY};
 use cppo_platform::App;
 use serde_json::Value;
 
@@ -23,6 +24,8 @@ pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2ht
             "GET /offers/{id}" => get_offer(app, &req).await,
             "GET /agreements" => list_agreements(app, &req).await,
             "GET /agreements/{id}" => get_agreement(app, &req).await,
+            "GET /reports/sales" => sales_report(app, &req).await,
+            "GET /opportunities/{id}/changeset" => export_change_sets(app, &req).await,
             _ => unknown_route(&req),
         }
     })
@@ -81,4 +84,24 @@ async fn get_agreement(app: &App, req: &ApiRequest<'_>) -> Answer {
         Some(a) if a.value.party(&req.caller).is_some() => Ok((200, a.value.view(&req.caller, app.now()))),
         _ => Err(ApiError::NotFound(format!("no agreement {id}"))),
     }
+}
+
+/// The caller's agreements accepted in `from..=to`, as ISV or reseller, newest first and paged.
+async fn sales_report(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let (from, to) = report::period(req.query("from"), req.query("to"))?;
+    let streams = agreements_accepted(&req.caller, &[Index::ByIsv, Index::ByReseller], from, to);
+    let (positions, limit) = page_request(req, &streams)?;
+    let page = app.store.list(&streams, positions, limit, |_: &Agreement| true).await?;
+    Ok((200, page_body(page, |a| serde_json::to_value(report::row(a, &req.caller)).unwrap_or(Value::Null))))
+}
+
+/// The Catalog API change sets that would publish the opportunity, one per product (ISV only).
+async fn export_change_sets(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
+    let opportunity = match app.store.load::<Opportunity>(OPPORTUNITY, id).await? {
+        Some(o) if o.value.is_party(&req.caller) => o.value,
+        _ => return Err(ApiError::NotFound(format!("no opportunity {id}"))),
+    };
+    let export = catalog::export(opportunity.for_isv(&req.caller, "export")?);
+    Ok((200, serde_json::json!({"changeSets": export.change_sets, "warnings": export.warnings})))
 }

@@ -4,6 +4,7 @@
 //! every rule is testable with fixed inputs.
 
 pub mod agreement;
+pub mod catalog;
 pub mod discount;
 pub mod error;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod offer;
 pub mod opportunity;
 pub mod pricing;
 pub mod product;
+pub mod report;
 pub mod seller;
 pub mod time;
 pub mod validate;

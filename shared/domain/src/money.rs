@@ -30,6 +30,17 @@ impl Currency {
         }
     }
 
+    /// The ISO 4217 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::USD => "USD",
+            Currency::EUR => "EUR",
+            Currency::GBP => "GBP",
+            Currency::AUD => "AUD",
+            Currency::JPY => "JPY",
+        }
+    }
+
     /// Decimal places of the currency's minor unit: cents, or whole yen.
     pub fn minor_places(self) -> u32 {
         match self {

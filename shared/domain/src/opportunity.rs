@@ -414,6 +414,33 @@ impl Opportunity {
         crate::view::with_status(self, self.status(now).as_str(), &[])
     }
 
+    /// The create body that would make this opportunity again: what a clone starts from.
+    pub fn create_body(&self) -> Value {
+        let mut body = serde_json::json!({
+            "name": self.name,
+            "renewal": self.renewal,
+            "renewalAcknowledged": self.renewal,
+            "resellerAccountIds": [self.reseller_account_id],
+            "productIds": self.products.iter().map(|p| p.product_id.as_str()).collect::<Vec<_>>(),
+            "discount": self.discount,
+            "duration": self.duration,
+            "buyerAccountIds": self.buyer_account_ids,
+            "eula": self.eula,
+            "resellerAgreement": self.reseller_agreement,
+            "notificationEmails": self.notification_emails,
+        });
+        if let Some(description) = &self.description {
+            body["description"] = Value::String(description.clone());
+        }
+        body
+    }
+
+    /// The opportunity, for an action only its ISV may take in any status (clone, export).
+    pub fn for_isv(&self, caller: &AccountId, action: &str) -> DomainResult<&Opportunity> {
+        self.require_isv(caller, action)?;
+        Ok(self)
+    }
+
     /// One line of the discount for people, e.g. in an email.
     pub fn discount_summary(&self) -> String {
         self.discount.summary()

@@ -184,16 +184,23 @@ impl<'a> ApiRequest<'a> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        let field = (path != "." && path != "?").then_some(path);
-        let message = match &field {
-            Some(f) => format!("{f}: {message}"),
-            None => format!("invalid JSON body: {message}"),
-        };
-        ApiError::Validation { field, message }
-    })
+    serde_path_to_error::deserialize(de).map_err(invalid_body)
+}
+
+/// A JSON value built by a handler (a clone, an import) read as `T`, bad fields named as in a body.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(invalid_body)
+}
+
+fn invalid_body<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ApiError {
+    let path = e.path().to_string();
+    let message = e.inner().to_string();
+    let field = (path != "." && path != "?").then_some(path);
+    let message = match &field {
+        Some(f) => format!("{f}: {message}"),
+        None => format!("invalid JSON body: {message}"),
+    };
+    ApiError::Validation { field, message }
 }
 
 /// Runs a handler for an authenticated route and turns its outcome into the HTTP answer.

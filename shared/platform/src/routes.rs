@@ -30,6 +30,10 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/offers/{id}/accept", "accept-offer"),
     route("GET", "/agreements", "query"),
     route("GET", "/agreements/{id}", "query"),
+    route("GET", "/reports/sales", "query"),
+    route("POST", "/opportunities/{id}/clone", "create-opportunity"),
+    route("POST", "/opportunities/import", "create-opportunity"),
+    route("GET", "/opportunities/{id}/changeset", "query"),
 ];
 
 impl Route {

@@ -4,14 +4,14 @@
 use super::items::{due, index, index_sort, item, parse, pk, s, string_attr, Index, Versioned};
 use super::{classify, Item, Store, StoreError, Stream, Write};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cppo_domain::agreement::Agreement;
 use cppo_domain::event::Event;
 use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::Opportunity;
 use cppo_domain::product::Product;
 use cppo_domain::seller::Seller;
-use cppo_domain::time::stamp;
+use cppo_domain::time::{end_instant, stamp};
 use cppo_domain::AccountId;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -100,7 +100,7 @@ pub fn party_streams(caller: &AccountId, kind: &str, sides: &[Index]) -> Vec<Str
                 Index::ByReseller => reseller_key(caller),
                 _ => buyer_key(caller),
             };
-            Stream { index: *side, partition, prefix: format!("{kind}#") }
+            Stream { index: *side, partition, prefix: format!("{kind}#"), range: None }
         })
         .collect()
 }
@@ -111,7 +111,19 @@ fn email_claim_key(event_id: &str, group: &str) -> String {
 }
 
 pub fn resellers_stream() -> Stream {
-    Stream { index: Index::ByReseller, partition: RESELLERS.into(), prefix: format!("{SELLER}#") }
+    Stream { index: Index::ByReseller, partition: RESELLERS.into(), prefix: format!("{SELLER}#"), range: None }
+}
+
+/// A party's agreements accepted from the start of `from` to the end of `to`, one stream per side.
+pub fn agreements_accepted(caller: &AccountId, sides: &[Index], from: NaiveDate, to: NaiveDate) -> Vec<Stream> {
+    let start = stamp(from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    let end = stamp(end_instant(to));
+    party_streams(caller, AGREEMENT, sides)
+        .into_iter()
+        // Sort keys are `AGREEMENT#<stamp>#<id>`: from the first instant of `from`, up to but not
+        // including the first instant after `to`.
+        .map(|stream| Stream { range: Some((format!("{AGREEMENT}#{start}#"), format!("{AGREEMENT}#{end}#"))), ..stream })
+        .collect()
 }
 
 impl Store {

@@ -9,12 +9,14 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, VecDeque};
 
-/// One side of a list: an index partition and the sort-key prefix of the kind listed.
+/// One side of a list: an index partition and the sort-key prefix of the kind listed, optionally
+/// narrowed to a range of sort keys (both ends inclusive).
 #[derive(Debug, Clone)]
 pub struct Stream {
     pub index: Index,
     pub partition: String,
     pub prefix: String,
+    pub range: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,16 +122,22 @@ impl Store {
             Position::Start => None,
             Position::After(sk) => Some(start_key(pk_attr, sk_attr, &stream.partition, sk)),
         };
-        let out = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(stream.index.name())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
             .expression_attribute_names("#pk", pk_attr)
             .expression_attribute_names("#sk", sk_attr)
-            .expression_attribute_values(":pk", s(stream.partition.clone()))
-            .expression_attribute_values(":prefix", s(stream.prefix.clone()))
+            .expression_attribute_values(":pk", s(stream.partition.clone()));
+        let query = match &stream.range {
+            None => query.key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)").expression_attribute_values(":prefix", s(stream.prefix.clone())),
+            Some((from, to)) => query
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s(from.clone()))
+                .expression_attribute_values(":to", s(to.clone())),
+        };
+        let out = query
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(100))
             .set_exclusive_start_key(start)
@@ -165,8 +173,8 @@ mod tests {
 
     fn streams() -> Vec<Stream> {
         vec![
-            Stream { index: Index::ByIsv, partition: "ISV#1".into(), prefix: "OFFER#".into() },
-            Stream { index: Index::ByBuyer, partition: "BUYER#1".into(), prefix: "OFFER#".into() },
+            Stream { index: Index::ByIsv, partition: "ISV#1".into(), prefix: "OFFER#".into(), range: None },
+            Stream { index: Index::ByBuyer, partition: "BUYER#1".into(), prefix: "OFFER#".into(), range: None },
         ]
     }
 

@@ -1,0 +1,152 @@
+//! Opportunity → change sets, one per product.
+
+use super::{CATALOG, CHANGE_NAME, ENTITY_REF, ENTITY_TYPE, RATE_CARD_DURATION, STANDARD_CONTRACT_VERSION};
+use crate::discount::Discount;
+use crate::legal::{Document, Eula, ResellerAgreement};
+use crate::opportunity::{Duration, Opportunity, ProductRef};
+use crate::product::ProductType;
+use serde_json::{json, Value};
+
+pub struct Export {
+    pub change_sets: Vec<Value>,
+    pub warnings: Vec<String>,
+}
+
+pub fn export(o: &Opportunity) -> Export {
+    let mut warnings = Vec::new();
+    let legal = legal_terms(o, &mut warnings);
+    let change_sets = o.products.iter().map(|p| change_set(o, p, &legal)).collect();
+    Export { change_sets, warnings }
+}
+
+fn change(change_type: &str, details: Value) -> Value {
+    json!({"ChangeType": change_type, "Entity": {"Type": ENTITY_TYPE, "Identifier": ENTITY_REF}, "DetailsDocument": details})
+}
+
+fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value]) -> Value {
+    let model = pricing_model(product.product_type, &o.discount);
+    let mut create = json!({"ProductId": product.product_id, "Name": o.name, "ResellerAccountId": o.reseller_account_id});
+    if let Some(description) = &o.description {
+        create["Description"] = json!(description);
+    }
+    let mut changes = vec![json!({
+        "ChangeType": "CreateResaleAuthorization",
+        "ChangeName": CHANGE_NAME,
+        "Entity": {"Type": ENTITY_TYPE},
+        "DetailsDocument": create,
+    })];
+    if o.renewal {
+        let mut info = json!({"Name": o.name, "PreExistingBuyerAgreement": {"AcquisitionChannel": "AwsMarketplace", "PricingModel": model}});
+        if let Some(description) = &o.description {
+            info["Description"] = json!(description);
+        }
+        changes.push(change("UpdateInformation", info));
+    }
+    changes.push(change("UpdatePricingTerms", json!({"PricingModel": model, "Terms": [pricing_term(o, product, model)]})));
+    if let Discount::FlexiblePaymentSchedule { payments, .. } = &o.discount {
+        let schedule: Vec<Value> = payments.iter().map(|p| json!({"ChargeDate": p.invoice_date, "ChargeAmount": p.amount.to_string()})).collect();
+        let term = json!({"Type": "ResalePaymentScheduleTerm", "CurrencyCode": o.currency, "Schedule": schedule});
+        changes.push(change("UpdatePaymentScheduleTerms", json!({"Terms": [term]})));
+    }
+    if let Some(availability) = availability(&o.duration) {
+        changes.push(change("UpdateAvailability", availability));
+    }
+    if !o.buyer_account_ids.is_empty() {
+        let term = json!({"Type": "BuyerTargetingTerm", "PositiveTargeting": {"BuyerAccounts": o.buyer_account_ids}});
+        changes.push(change("UpdateBuyerTargetingTerms", json!({"Terms": [term]})));
+    }
+    if !legal.is_empty() {
+        changes.push(change("UpdateLegalTerms", json!({"Terms": legal})));
+    }
+    changes.push(change("ReleaseResaleAuthorization", json!({})));
+    json!({"Catalog": CATALOG, "ChangeSet": changes})
+}
+
+/// Contract pricing for products sold by term, usage pricing for those metered by the hour.
+fn pricing_model(product_type: ProductType, discount: &Discount) -> &'static str {
+    match (product_type, discount) {
+        (_, Discount::FlexiblePaymentSchedule { .. }) => "Contract",
+        (ProductType::SaasSubscription | ProductType::Ami | ProductType::Container, _) => "Usage",
+        _ => "Contract",
+    }
+}
+
+fn pricing_term(o: &Opportunity, product: &ProductRef, model: &str) -> Value {
+    if let Discount::FlexiblePaymentSchedule { contract_months, units, .. } = &o.discount {
+        let grants: Vec<Value> = units.iter().map(|u| json!({"DimensionKey": u.dimension_key, "MaxQuantity": u.units})).collect();
+        return json!({
+            "Type": "ResaleFixedUpfrontPricingTerm",
+            "CurrencyCode": o.currency,
+            "Price": o.currency.round(rust_decimal::Decimal::ZERO).to_string(),
+            "Duration": format!("P{contract_months}M"),
+            "Grants": grants,
+        });
+    }
+    let dimensions = o.wholesale.product(&product.product_id).map(|p| p.dimensions.as_slice()).unwrap_or_default();
+    let rate_card: Vec<Value> = dimensions
+        .iter()
+        .filter_map(|d| d.wholesale_price.map(|price| json!({"DimensionKey": d.dimension_key, "Price": price.to_string()})))
+        .collect();
+    if model == "Usage" {
+        return json!({"Type": "ResaleUsageBasedPricingTerm", "CurrencyCode": o.currency, "RateCards": [{"RateCard": rate_card}]});
+    }
+    json!({
+        "Type": "ResaleConfigurableUpfrontPricingTerm",
+        "CurrencyCode": o.currency,
+        "RateCards": [{
+            "Selector": {"Type": "Duration", "Value": RATE_CARD_DURATION},
+            "RateCard": rate_card,
+            "Constraints": {"MultipleDimensionSelection": "Allowed", "QuantityConfiguration": "Allowed"},
+        }],
+    })
+}
+
+fn availability(duration: &Duration) -> Option<Value> {
+    let mut details = serde_json::Map::new();
+    if let Some(end) = duration.end_date() {
+        details.insert("AvailabilityEndDate".into(), json!(end));
+    }
+    if duration.single_use() {
+        details.insert("OffersMaxQuantity".into(), json!(1));
+    }
+    (!details.is_empty()).then_some(Value::Object(details))
+}
+
+/// The buyer's and the reseller's legal terms; uploads have no URL yet, so they are left out
+/// with a warning naming them.
+fn legal_terms(o: &Opportunity, warnings: &mut Vec<String>) -> Vec<Value> {
+    let mut terms = Vec::new();
+    let eula = match &o.eula {
+        Eula::Standard => vec![json!({"Type": "StandardEula", "Version": STANDARD_CONTRACT_VERSION})],
+        Eula::Custom { documents } => hosted(documents, "CustomEula", "EULA", warnings),
+    };
+    if !eula.is_empty() {
+        terms.push(json!({"Type": "BuyerLegalTerm", "Documents": eula}));
+    }
+    let reseller = match &o.reseller_agreement {
+        ResellerAgreement::None => Vec::new(),
+        ResellerAgreement::Rcmp => vec![json!({"Type": "StandardResellerContract", "Version": STANDARD_CONTRACT_VERSION})],
+        ResellerAgreement::Custom { documents } => hosted(documents, "CustomResellerContract", "reseller agreement", warnings),
+    };
+    if !reseller.is_empty() {
+        terms.push(json!({"Type": "ResaleLegalTerm", "Documents": reseller}));
+    }
+    terms
+}
+
+fn hosted(documents: &[Document], doc_type: &str, what: &str, warnings: &mut Vec<String>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for d in documents {
+        match d.url() {
+            Some(url) => out.push(json!({"Type": doc_type, "Url": url})),
+            None => warnings.push(format!(
+                "{what} document {} is an upload with no URL yet; it was left out of the change set",
+                d.label()
+            )),
+        }
+    }
+    if out.is_empty() && !documents.is_empty() {
+        warnings.push(format!("the change set carries no {what}: host its documents and export again"));
+    }
+    out
+}

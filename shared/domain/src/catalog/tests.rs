@@ -1,0 +1,100 @@
+use super::*;
+use crate::opportunity::tests::{create_from, product, PRODUCT};
+use serde_json::{json, Value};
+
+fn change(change_type: &str, details: Value) -> Value {
+    json!({"ChangeType": change_type, "Entity": {"Type": ENTITY_TYPE, "Identifier": ENTITY_REF}, "Details": details.to_string()})
+}
+
+fn change_set(pricing: Value, extra: Vec<Value>) -> Value {
+    let mut changes = vec![
+        json!({"ChangeType": "CreateResaleAuthorization", "Entity": {"Type": ENTITY_TYPE},
+               "DetailsDocument": {"ProductId": PRODUCT, "Name": "Q3Resale", "Description": "Q3 resale", "ResellerAccountId": "222233334444"}}),
+        change("UpdatePricingTerms", pricing),
+        change("ReleaseResaleAuthorization", json!({})),
+    ];
+    changes.extend(extra);
+    json!({"catalog": CATALOG, "changeSet": changes})
+}
+
+fn details<'a>(set: &'a Value, change_type: &str) -> &'a Value {
+    let changes = set["ChangeSet"].as_array().unwrap();
+    &changes.iter().find(|c| c["ChangeType"] == change_type).unwrap_or_else(|| panic!("no {change_type}"))["DetailsDocument"]
+}
+
+fn rate_card(prices: Value) -> Value {
+    json!({"PricingModel": "Contract", "Terms": [{"Type": "ResaleConfigurableUpfrontPricingTerm", "CurrencyCode": "USD",
+        "RateCards": [{"Selector": {"Type": "Duration", "Value": "P12M"}, "RateCard": prices}]}]})
+}
+
+#[test]
+fn a_rate_card_imports_as_dimension_prices_and_exports_back() {
+    let set = change_set(
+        rate_card(json!([{"DimensionKey": "users", "Price": "80"}])),
+        vec![
+            change("UpdateAvailability", json!({"AvailabilityEndDate": "2027-03-31"})),
+            change("UpdateBuyerTargetingTerms", json!({"Terms": [{"Type": "BuyerTargetingTerm", "PositiveTargeting": {"BuyerAccounts": ["333344445555"]}}]})),
+            change("UpdateLegalTerms", json!({"Terms": [{"Type": "BuyerLegalTerm", "Documents": [{"Type": "CustomEula", "Url": "https://x.example/eula.pdf"}]}]})),
+        ],
+    );
+    let body = import(&set).unwrap().create_body(Some(&product(PRODUCT))).unwrap();
+    assert_eq!(body["discount"]["products"][0]["dimensionPrices"][1], json!({"dimensionKey": "admins", "price": "49.99"}));
+    let opportunity = create_from(body).unwrap().remove(0);
+    let out = export(&opportunity);
+    assert!(out.warnings.is_empty());
+    let [exported] = out.change_sets.as_slice() else { panic!("one product, one change set") };
+    let term = &details(exported, "UpdatePricingTerms")["Terms"][0];
+    assert_eq!(term["RateCards"][0]["RateCard"], json!([{"DimensionKey": "users", "Price": "80"}, {"DimensionKey": "admins", "Price": "49.99"}]));
+    assert_eq!(details(exported, "UpdateAvailability"), &json!({"AvailabilityEndDate": "2027-03-31"}));
+    assert_eq!(details(exported, "UpdateBuyerTargetingTerms")["Terms"][0]["PositiveTargeting"]["BuyerAccounts"], json!(["333344445555"]));
+    assert_eq!(details(exported, "UpdateLegalTerms")["Terms"][0]["Documents"][0]["Url"], "https://x.example/eula.pdf");
+    assert_eq!(details(exported, "CreateResaleAuthorization")["ResellerAccountId"], "222233334444");
+}
+
+#[test]
+fn a_fixed_upfront_term_with_a_schedule_imports_as_a_payment_schedule() {
+    let grants = json!({"PricingModel": "Contract", "Terms": [{"Type": "ResaleFixedUpfrontPricingTerm", "CurrencyCode": "USD", "Price": "0.00", "Duration": "P12M", "Grants": [{"DimensionKey": "users", "MaxQuantity": 10}]}]});
+    let schedule = json!({"Terms": [{"Type": "ResalePaymentScheduleTerm", "CurrencyCode": "USD", "Schedule": [{"ChargeDate": "2027-04-01", "ChargeAmount": "200.00"}, {"ChargeDate": "2027-07-01", "ChargeAmount": "250.00"}]}]});
+    let set = change_set(grants.clone(), vec![
+        change("UpdatePaymentScheduleTerms", schedule.clone()),
+        change("UpdateAvailability", json!({"AvailabilityEndDate": "2027-03-31", "OffersMaxQuantity": 1})),
+        change("UpdateInformation", json!({"PreExistingBuyerAgreement": {"AcquisitionChannel": "AwsMarketplace", "PricingModel": "Contract"}})),
+    ]);
+    let body = import(&set).unwrap().create_body(Some(&product(PRODUCT))).unwrap();
+    let opportunity = create_from(body).unwrap().remove(0);
+    assert!(opportunity.renewal);
+    assert_eq!(opportunity.wholesale.total_due_to_isv.unwrap().to_string(), "450.00");
+    let exported = &export(&opportunity).change_sets[0];
+    assert_eq!(details(exported, "UpdatePricingTerms"), &grants);
+    assert_eq!(details(exported, "UpdatePaymentScheduleTerms"), &schedule);
+    assert_eq!(details(exported, "UpdateAvailability"), &json!({"AvailabilityEndDate": "2027-03-31", "OffersMaxQuantity": 1}));
+    assert_eq!(details(exported, "UpdateInformation")["PreExistingBuyerAgreement"]["AcquisitionChannel"], "AwsMarketplace");
+}
+
+#[test]
+fn what_cannot_be_mapped_is_named() {
+    let field = |set: Value| match import(&set) {
+        Err(crate::DomainError::Validation { field, .. }) => field.unwrap_or_default(),
+        other => panic!("expected a validation error, got {other:?}"),
+    };
+    let unknown = change_set(rate_card(json!([])), vec![change("UpdateDimensions", json!({}))]);
+    assert_eq!(field(unknown), "changeSet[3].ChangeType");
+    let mut bad_entity = change_set(rate_card(json!([])), vec![]);
+    bad_entity["changeSet"][1]["Entity"]["Type"] = json!("Offer@1.0");
+    assert_eq!(field(bad_entity), "changeSet[1].Entity.Type");
+    let mut unpriced = change_set(rate_card(json!([])), vec![]);
+    unpriced["changeSet"].as_array_mut().unwrap().remove(1);
+    assert_eq!(field(unpriced), "changeSet");
+    assert_eq!(field(json!({"Catalog": "Other", "ChangeSet": []})), "Catalog");
+}
+
+#[test]
+fn uploaded_documents_are_left_out_with_a_warning() {
+    let mut body = crate::opportunity::tests::body();
+    body["eula"] = json!({"type": "custom", "documents": [{"fileName": "eula.pdf", "contentType": "application/pdf", "sizeBytes": 10, "sha256": "a".repeat(64)}]});
+    body["resellerAgreement"] = json!({"type": "rcmp"});
+    let out = export(&create_from(body).unwrap().remove(0));
+    assert!(out.warnings.iter().any(|w| w.contains("eula.pdf")), "{:?}", out.warnings);
+    let legal = details(&out.change_sets[0], "UpdateLegalTerms");
+    assert_eq!(legal["Terms"], json!([{"Type": "ResaleLegalTerm", "Documents": [{"Type": "StandardResellerContract", "Version": STANDARD_CONTRACT_VERSION}]}]));
+}
