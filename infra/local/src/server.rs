@@ -220,7 +220,20 @@ fn local_error(message: &str) -> ApiGatewayV2httpResponse {
     ApiError::Validation { field: None, message: message.to_string() }.response()
 }
 
+/// The routes only the local gateway serves, beside the API's own (`routes::ROUTES`); the
+/// OpenAPI document is checked against both.
+pub const LOCAL_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("POST", "/_local/clock"),
+    ("POST", "/_local/sweep"),
+    ("POST", "/_local/drain"),
+    ("GET", "/_local/emails"),
+];
+
 async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpResponse {
+    if !LOCAL_ROUTES.contains(&(req.method.as_str(), req.path.as_str())) {
+        return ApiError::NotFound(format!("no local route {} {}", req.method, req.path)).response();
+    }
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/_local/clock") => set_clock(gateway, &req.body),
         ("POST", "/_local/sweep") => match fn_expire_sweep::sweep(&gateway.app).await {
