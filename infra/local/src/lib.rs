@@ -9,6 +9,7 @@ pub mod functions;
 pub mod provision;
 pub mod server;
 
+use cppo_domain::fees::FeeSchedule;
 use cppo_platform::clock::SettableClock;
 use cppo_platform::config::Config;
 use cppo_platform::App;
@@ -31,6 +32,8 @@ pub struct LocalConfig {
     pub background: bool,
     pub names: Names,
     pub template: String,
+    /// `CPPO_FEE_SCHEDULE`, as the deployed functions read it.
+    pub fees: FeeSchedule,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -56,6 +59,10 @@ impl LocalConfig {
                 sender: var("CPPO_SENDER_EMAIL").unwrap_or_else(|| "noreply@cppo.example".into()),
             },
             template: var("CPPO_TEMPLATE").unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
+            fees: match var(cppo_platform::config::FEE_SCHEDULE) {
+                Some(raw) => serde_json::from_str(&raw).map_err(|e| format!("CPPO_FEE_SCHEDULE is not a fee schedule: {e}"))?,
+                None => FeeSchedule::default(),
+            },
         })
     }
 }
@@ -115,6 +122,7 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
         queue_url: provisioned.queue_url.clone(),
         account_claim: config.account_claim.clone(),
         sender_email: Some(config.names.sender.clone()),
+        fees: config.fees.clone(),
     };
     let gateway = Arc::new(Gateway {
         app: App::new(&sdk, app_config, Arc::new(clock.clone())),

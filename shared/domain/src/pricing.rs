@@ -201,6 +201,31 @@ mod tests {
 
     proptest! {
         #[test]
+        fn a_marked_up_schedule_splits_exactly(
+            amounts in proptest::collection::vec(1u64..10_000_000_000, 1..60),
+            markup_micro in 0u64..1_000_000_000,
+            currency in currency(),
+            professional_services: bool,
+        ) {
+            let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+            let payments: Vec<Payment> = amounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| Payment { amount: currency.round(Decimal::new(*a as i64, currency.minor_places())), invoice_date: start + chrono::Days::new(i as u64 * 31) })
+                .collect();
+            let pricing = price_schedule(&[], &payments, Decimal::new(markup_micro as i64, 6), currency);
+            prop_assert!(pricing.buyer_total >= pricing.wholesale_total);
+            for (line, payment) in pricing.payments.iter().zip(&payments) {
+                prop_assert!(line.buyer_amount >= payment.amount);
+            }
+            let product_type = if professional_services { ProductType::ProfessionalServices } else { ProductType::SaasContract };
+            let basis = FeeBasis { product_type, renewal: false, buyer_total: pricing.buyer_total, channel_partner: true };
+            let split = disburse(&pricing, currency, basis, &FeeSchedule::default());
+            prop_assert_eq!(split.isv_net + split.isv_fee + split.reseller_net + split.reseller_fee, pricing.buyer_total);
+            prop_assert_eq!(split.wholesale_total, payments.iter().map(|p| p.amount).sum::<Decimal>());
+        }
+
+        #[test]
         fn a_disbursement_adds_up_exactly_and_never_goes_negative(
             cents in 1u64..100_000_000_000,
             discount_bp in 1u32..9_999,

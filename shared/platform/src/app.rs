@@ -26,9 +26,9 @@ impl App {
             store: Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone()),
             outbox: Outbox::new(aws_sdk_sqs::Client::new(sdk), config.queue_url.clone()),
             mailer: config.sender_email.as_ref().map(|sender| Mailer::new(aws_sdk_ses::Client::new(sdk), sender)),
+            fees: config.fees.clone(),
             config,
             clock,
-            fees: FeeSchedule::default(),
         }
     }
 

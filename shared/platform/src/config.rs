@@ -1,5 +1,6 @@
 //! Configuration: one typed struct read from the environment once, at init.
 
+use cppo_domain::fees::FeeSchedule;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -19,6 +20,8 @@ pub struct Config {
     pub account_claim: String,
     /// The verified SES identity email is sent from; only notify needs it.
     pub sender_email: Option<String>,
+    /// AWS Marketplace's fee schedule; the contract's defaults unless overridden.
+    pub fees: FeeSchedule,
 }
 
 pub const TABLE_NAME: &str = "CPPO_TABLE_NAME";
@@ -26,6 +29,8 @@ pub const QUEUE_URL: &str = "CPPO_QUEUE_URL";
 pub const ACCOUNT_CLAIM: &str = "CPPO_ACCOUNT_CLAIM";
 pub const SENDER_EMAIL: &str = "CPPO_SENDER_EMAIL";
 pub const REGION: &str = "AWS_REGION";
+/// A JSON object overriding parts of the fee schedule, e.g. `{"base": "0.03"}`.
+pub const FEE_SCHEDULE: &str = "CPPO_FEE_SCHEDULE";
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
@@ -44,6 +49,10 @@ impl Config {
             queue_url: required(QUEUE_URL)?,
             account_claim: lookup(ACCOUNT_CLAIM).filter(|v| !v.is_empty()).unwrap_or_else(|| "account_id".into()),
             sender_email: lookup(SENDER_EMAIL).filter(|v| !v.is_empty()),
+            fees: match lookup(FEE_SCHEDULE).filter(|v| !v.trim().is_empty()) {
+                None => FeeSchedule::default(),
+                Some(raw) => serde_json::from_str(&raw).map_err(|_| ConfigError { name: FEE_SCHEDULE, problem: "is not a fee schedule (JSON of decimal strings)" })?,
+            },
         })
     }
 
@@ -70,5 +79,16 @@ mod tests {
         let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(config.account_claim, "account_id");
         assert!(config.require_sender().is_err());
+        assert_eq!(config.fees, FeeSchedule::default());
+    }
+
+    #[test]
+    fn a_fee_schedule_overrides_the_defaults_or_is_refused_by_name() {
+        let with = |fees: &str| {
+            let env: HashMap<&str, String> = [(REGION, "r".to_string()), (TABLE_NAME, "t".into()), (QUEUE_URL, "q".into()), (FEE_SCHEDULE, fees.into())].into();
+            Config::from_lookup(|k| env.get(k).cloned())
+        };
+        assert_eq!(with(r#"{"renewal": "0.01"}"#).unwrap().fees.renewal.to_string(), "0.01");
+        assert_eq!(with(r#"{"renewal": 0.01}"#).unwrap_err().name, FEE_SCHEDULE);
     }
 }

@@ -91,6 +91,7 @@ impl Stack {
             background: false,
             names: Names { table: prefix.clone(), queue: format!("{prefix}-events"), dead_letter_queue: format!("{prefix}-dlq"), sender: sender.clone() },
             template: DEFAULT_TEMPLATE.into(),
+            fees: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = start(config, listener).await.expect("the gateway starts");
