@@ -227,3 +227,31 @@ async fn the_sales_report_names_the_buyer_of_record_per_role() {
         assert_eq!((r.status, r.body["error"]["code"].as_str()), (400, Some("ValidationError")), "{bad}: {r:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_currency_throughout_and_yen_schedules_stay_whole() {
+    let stack = Stack::start().await;
+    let dollars = stack.cast().await;
+    let body = json!({"title": "Yen Suite", "productType": "saas-contract", "paid": true, "currency": "JPY", "dimensions": [{"key": "users", "name": "Users", "unitPrice": "10000"}]});
+    let yen = id(&stack.post("/products", ISV, body).await.body, "productId");
+    let r = stack.post("/opportunities", ISV, opportunity_body(&yen, json!({"productIds": [dollars, yen]}))).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (400, Some("productIds")), "{r:?}");
+
+    let mut schedule = schedule_body(&yen);
+    schedule["discount"]["payments"] = json!([{"amount": "100.5", "invoiceDate": "2027-03-01"}]);
+    let r = stack.post("/opportunities", ISV, schedule.clone()).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (400, Some("discount.payments[0].amount")), "{r:?}");
+    schedule["discount"]["payments"] = json!([{"amount": "100000", "invoiceDate": "2027-03-01"}, {"amount": "150001", "invoiceDate": "2027-09-01"}]);
+    let o = stack.opportunity(schedule).await;
+    assert_eq!((o["currency"].as_str(), o["wholesale"]["totalDueToIsv"].as_str()), (Some("JPY"), Some("250001")));
+    let offer = stack.offer(&id(&o, "opportunityId"), &yen, json!({"markupPercentage": "7.5"})).await;
+    // 150001 × 1.075 = 161251.075 → 161251 yen.
+    assert_eq!(offer.body["pricing"]["payments"][1]["buyerAmount"], "161251");
+    let agreement = accept(&stack, &offer).await;
+    // 250001 × 0.035 = 8750.035 → 8750; 18750 × 0.035 = 656.25 → 656.
+    assert_eq!(split(&agreement), ["268751", "250001", "18750", "0.035", "8750", "241251", "656", "18094"]);
+
+    let fractional = json!({"type": "individual", "products": [{"productId": yen, "dimensionPrices": [{"dimensionKey": "users", "price": "9999.5"}]}]});
+    let r = stack.post("/opportunities", ISV, opportunity_body(&yen, json!({"discount": fractional}))).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (400, Some("discount.products[0].dimensionPrices[0].price")), "{r:?}");
+}

@@ -193,6 +193,9 @@ fn check_dimension_prices(prices: &[DimensionPriceInput], product: &Product, at:
         })?;
         let field = format!("{at}[{i}].price");
         let price = parse_bounded(&entry.price, &field, 6, Decimal::ZERO, dimension.unit_price)?;
+        if price.normalize().scale() > product.currency.minor_places() {
+            return Err(DomainError::field(field, format!("a {} price has at most {} decimal places", product.currency.code(), product.currency.minor_places())));
+        }
         checked.push(DimensionPrice { dimension_key: dimension.key.clone(), price });
     }
     if let Some(missing) = product.dimensions.iter().find(|d| !prices.iter().any(|p| p.dimension_key == d.key)) {
