@@ -5,13 +5,14 @@ use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
 use cppo_platform::api::{path_id, until_committed};
-use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
+use cppo_platform::idempotent::serve;
 use cppo_platform::store::{event_item, offer_item, Write, OFFER};
 use cppo_platform::App;
 use serde_json::Value;
 
 pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-    serve(&event, &app.config.account_claim, |req| async move {
+    serve(app, &event, |req| async move {
         match req.route_key() {
             "POST /offers/{id}/cancel" => cancel(app, &req).await,
             _ => unknown_route(&req),

@@ -8,13 +8,14 @@ use cppo_domain::ids::IdKind;
 use cppo_domain::opportunity::{create, CreateContext, CreateOpportunityInput, Opportunity, CREATE_FIELDS};
 use cppo_domain::AccountId;
 use cppo_platform::api::path_id;
-use cppo_platform::http::{from_value, serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::http::{from_value, unknown_route, ApiError, ApiRequest};
+use cppo_platform::idempotent::serve;
 use cppo_platform::store::{event_item, opportunity_item, Write, OPPORTUNITY};
 use cppo_platform::App;
 use serde_json::{json, Map, Value};
 
 pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-    serve(&event, &app.config.account_claim, |req| async move {
+    serve(app, &event, |req| async move {
         match req.route_key() {
             "POST /opportunities" => create_opportunities(app, &req, req.body()?).await,
             "POST /opportunities/{id}/clone" => clone_opportunity(app, &req).await,

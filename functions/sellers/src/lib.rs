@@ -5,7 +5,8 @@ use cppo_domain::ids::IdKind;
 use cppo_domain::product::{Product, ProductInput};
 use cppo_domain::seller::{Seller, SellerInput};
 use cppo_platform::api::{page_body, page_request, path_id};
-use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
+use cppo_platform::idempotent::serve;
 use cppo_platform::store::{party_streams, product_item, resellers_stream, Index, Write, PRODUCT};
 use cppo_platform::App;
 use serde_json::{json, Value};
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 type Answer = Result<(u16, Value), ApiError>;
 
 pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-    serve(&event, &app.config.account_claim, |req| async move {
+    serve(app, &event, |req| async move {
         match req.route_key() {
             "PUT /sellers/me" => put_seller(app, &req).await,
             "GET /sellers/me" => get_seller(app, &req).await,

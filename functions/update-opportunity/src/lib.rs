@@ -5,13 +5,14 @@ use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::opportunity::Opportunity;
 use cppo_platform::api::{path_id, until_committed, Step};
-use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
+use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
+use cppo_platform::idempotent::serve;
 use cppo_platform::store::{event_item, opportunity_item, Versioned, Write, OPPORTUNITY};
 use cppo_platform::App;
 use serde_json::{Map, Value};
 
 pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-    serve(&event, &app.config.account_claim, |req| async move {
+    serve(app, &event, |req| async move {
         match req.route_key() {
             "PATCH /opportunities/{id}" => patch(app, &req).await,
             "POST /opportunities/{id}/revoke" => revoke(app, &req).await,

@@ -5,11 +5,13 @@
 pub mod auth;
 pub mod background;
 pub mod emails;
+pub mod faults;
 pub mod functions;
 pub mod provision;
 pub mod server;
 
 use cppo_domain::fees::FeeSchedule;
+use faults::{Faults, Outage, Service};
 use cppo_platform::clock::SettableClock;
 use cppo_platform::config::Config;
 use cppo_platform::App;
@@ -71,6 +73,8 @@ impl LocalConfig {
 pub struct Gateway {
     pub app: App,
     pub clock: SettableClock,
+    /// The services `/_local/faults` has taken down.
+    pub faults: Arc<Faults>,
     pub config: LocalConfig,
     pub queue_url: String,
     pub dead_letter_queue_url: String,
@@ -124,12 +128,17 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
         sender_email: Some(config.names.sender.clone()),
         fees: config.fees.clone(),
     };
+    let faults = Arc::new(Faults::default());
+    let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::Sqs }).build());
+    let ses = aws_sdk_ses::Client::from_conf(aws_sdk_ses::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::Ses }).build());
+    let clients = (aws_sdk_dynamodb::Client::new(&sdk), sqs.clone(), ses);
     let gateway = Arc::new(Gateway {
-        app: App::new(&sdk, app_config, Arc::new(clock.clone())),
+        app: App::with_clients(clients, app_config, Arc::new(clock.clone())),
         clock,
+        faults,
         queue_url: provisioned.queue_url,
         dead_letter_queue_url: provisioned.dead_letter_queue_url,
-        sqs: aws_sdk_sqs::Client::new(&sdk),
+        sqs,
         ses: aws_sdk_ses::Client::new(&sdk),
         http: emails::MotoClient::new(&config.endpoint_url),
         config,

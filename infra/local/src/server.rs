@@ -2,6 +2,7 @@
 //! local-only routes that move time and events.
 
 use crate::auth::{self, AuthError};
+use crate::faults::Service;
 use crate::{background, emails, functions, Gateway};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body as LambdaBody;
@@ -228,6 +229,7 @@ pub const LOCAL_ROUTES: &[(&str, &str)] = &[
     ("POST", "/_local/sweep"),
     ("POST", "/_local/drain"),
     ("GET", "/_local/emails"),
+    ("POST", "/_local/faults"),
 ];
 
 async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpResponse {
@@ -251,8 +253,34 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
             }
         },
         ("GET", "/_local/emails") => list_emails(gateway, &req.query).await,
+        ("POST", "/_local/faults") => set_faults(gateway, &req.body),
         _ => ApiError::NotFound(format!("no local route {} {}", req.method, req.path)).response(),
     }
+}
+
+/// `{"sqs": "down"|"up", "ses": "down"|"up"}`, either or both; answers the state of both.
+fn set_faults(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
+    let usage = "body must be {\"sqs\": \"down\"|\"up\", \"ses\": \"down\"|\"up\"}";
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else { return local_error(usage) };
+    let mut changes = Vec::new();
+    for (name, state) in &map {
+        let service = match name.as_str() {
+            "sqs" => Service::Sqs,
+            "ses" => Service::Ses,
+            _ => return local_error(usage),
+        };
+        match state.as_str() {
+            Some("down") => changes.push((service, true)),
+            Some("up") => changes.push((service, false)),
+            _ => return local_error(usage),
+        }
+    }
+    for (service, down) in changes {
+        tracing::warn!(service = service.name(), down, "local fault injection");
+        gateway.faults.set(service, down);
+    }
+    let state = |s: Service| if gateway.faults.is_down(s) { "down" } else { "up" };
+    json(200, json!({"sqs": state(Service::Sqs), "ses": state(Service::Ses)}))
 }
 
 fn set_clock(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {

@@ -22,10 +22,17 @@ pub struct App {
 
 impl App {
     pub fn new(sdk: &SdkConfig, config: Config, clock: SharedClock) -> App {
+        let clients = (aws_sdk_dynamodb::Client::new(sdk), aws_sdk_sqs::Client::new(sdk), aws_sdk_ses::Client::new(sdk));
+        App::with_clients(clients, config, clock)
+    }
+
+    /// With clients built elsewhere: the local gateway's carry its fault-injection interceptor.
+    pub fn with_clients(clients: (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client, aws_sdk_ses::Client), config: Config, clock: SharedClock) -> App {
+        let (dynamodb, sqs, ses) = clients;
         App {
-            store: Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone()),
-            outbox: Outbox::new(aws_sdk_sqs::Client::new(sdk), config.queue_url.clone()),
-            mailer: config.sender_email.as_ref().map(|sender| Mailer::new(aws_sdk_ses::Client::new(sdk), sender)),
+            store: Store::new(dynamodb, config.table_name.clone()),
+            outbox: Outbox::new(sqs, config.queue_url.clone()),
+            mailer: config.sender_email.as_ref().map(|sender| Mailer::new(ses, sender)),
             fees: config.fees.clone(),
             config,
             clock,

@@ -24,6 +24,7 @@ pub enum ApiError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    IdempotencyKeyReused,
     TooManyRequests,
     Internal,
 }
@@ -66,13 +67,13 @@ impl ApiError {
             ApiError::Validation { .. } | ApiError::ImmutableField { .. } => 400,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
-            ApiError::Conflict(_) => 409,
+            ApiError::Conflict(_) | ApiError::IdempotencyKeyReused => 409,
             ApiError::TooManyRequests => 429,
             ApiError::Internal => 500,
         }
     }
 
-    fn body(&self) -> Value {
+    pub fn body(&self) -> Value {
         let (code, message, field) = match self {
             ApiError::Unauthorized => ("Unauthorized", "a valid bearer token is required".to_string(), None),
             ApiError::PayloadTooLarge => ("PayloadTooLarge", format!("the body exceeds {MAX_BODY_BYTES} bytes"), None),
@@ -82,6 +83,9 @@ impl ApiError {
             ApiError::Forbidden(m) => ("Forbidden", m.clone(), None),
             ApiError::NotFound(m) => ("NotFound", m.clone(), None),
             ApiError::Conflict(m) => ("Conflict", m.clone(), None),
+            ApiError::IdempotencyKeyReused => {
+                ("IdempotencyKeyReused", "this Idempotency-Key was used with another request".to_string(), Some("Idempotency-Key".to_string()))
+            }
             ApiError::TooManyRequests => ("TooManyRequests", "too many requests; retry later".to_string(), None),
             ApiError::Internal => ("InternalError", "an internal error occurred".to_string(), None),
         };
@@ -213,6 +217,11 @@ where
         Ok(request) => handler(request).await,
         Err(e) => Err(e),
     };
+    answer(event, outcome)
+}
+
+/// A handler's outcome as the HTTP answer; refusals are logged with their status.
+pub fn answer(event: &ApiGatewayV2httpRequest, outcome: Result<(u16, Value), ApiError>) -> ApiGatewayV2httpResponse {
     match outcome {
         Ok((status, body)) => json_response(status, &body),
         Err(e) => {

@@ -10,14 +10,17 @@
 //! | agreement   | AGREEMENT#id        | ISV#acct            | RESELLER#acct            | BUYER#acct       | while active |
 //! | event       | EVENT#id            |                     |                          |                  | until sent to SQS |
 //! | email claim | EMAIL#event#group   |                     |                          |                  |            |
+//! | idempotency | IDEMPOTENCY#caller#route#key |            |                          |                  |            |
 //!
 //! Index sort keys are `KIND#createdAt#id`, so a page is newest first and a cursor is one string.
 
 mod aggregates;
+mod idempotency;
 mod items;
 mod page;
 
 pub use aggregates::*;
+pub use idempotency::{Recorded, IDEMPOTENCY};
 pub use items::{parse as parse_item, string_attr, Index, Versioned};
 pub use page::{decode_token, Page, Position, Stream};
 

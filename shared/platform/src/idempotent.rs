@@ -1,0 +1,96 @@
+//! `Idempotency-Key` on every POST. The same caller repeating a key on the same route with an
+//! equal JSON body within 24 hours gets the first answer again and nothing happens twice; the key
+//! with another request gets 409 `IdempotencyKeyReused`. Answers of 500 and more (and 429, which
+//! did nothing) are not kept, so the retry runs afresh.
+
+use crate::http::{answer, ApiError, ApiRequest};
+use crate::store::{Recorded, IDEMPOTENCY};
+use crate::App;
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use base64::Engine;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const HEADER: &str = "idempotency-key";
+
+/// Like `http::serve`, with the key honoured on POST routes.
+pub async fn serve<'a, F, Fut>(app: &App, event: &'a ApiGatewayV2httpRequest, handler: F) -> ApiGatewayV2httpResponse
+where
+    F: FnOnce(ApiRequest<'a>) -> Fut,
+    Fut: std::future::Future<Output = Result<(u16, Value), ApiError>>,
+{
+    let request = match ApiRequest::authenticate(event, &app.config.account_claim) {
+        Ok(request) => request,
+        Err(e) => return answer(event, Err(e)),
+    };
+    let key = match key_of(event) {
+        Ok(Some(key)) => key,
+        Ok(None) => return answer(event, handler(request).await),
+        Err(e) => return answer(event, Err(e)),
+    };
+    let record = format!("{IDEMPOTENCY}#{}#{}#{key}", request.caller, event.route_key.as_deref().unwrap_or_default());
+    let fingerprint = fingerprint(event);
+    let now = app.now();
+    match app.store.claim_idempotency(&record, &fingerprint, now).await {
+        Err(e) => answer(event, Err(e.into())),
+        Ok(true) => {
+            let outcome = handler(request).await;
+            keep(app, &record, &outcome).await;
+            answer(event, outcome)
+        }
+        Ok(false) => match app.store.idempotency_record(&record, now).await {
+            Err(e) => answer(event, Err(e.into())),
+            Ok(Some(Recorded::Completed { fingerprint: f, status, body })) if f == fingerprint => replay(event, status, &body),
+            Ok(Some(r)) if r.fingerprint() != fingerprint => answer(event, Err(ApiError::IdempotencyKeyReused)),
+            _ => answer(event, Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress; retry it shortly".into()))),
+        },
+    }
+}
+
+/// The header on a POST: 1..128 visible ASCII characters.
+fn key_of(event: &ApiGatewayV2httpRequest) -> Result<Option<String>, ApiError> {
+    let post = event.request_context.http.method == http::Method::POST;
+    let Some(raw) = event.headers.get(HEADER).filter(|_| post) else { return Ok(None) };
+    let key = raw.to_str().ok().filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(|k| Some(k.to_string())).ok_or_else(|| ApiError::validation("Idempotency-Key", "Idempotency-Key must be 1 to 128 visible ASCII characters"))
+}
+
+/// What makes two requests the same: the concrete path and the body as JSON (key order and
+/// spacing aside), hashed.
+fn fingerprint(event: &ApiGatewayV2httpRequest) -> String {
+    let raw = event.body.as_deref().unwrap_or_default();
+    let bytes = if event.is_base64_encoded { base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default() } else { raw.as_bytes().to_vec() };
+    let canonical = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(json) => json.to_string().into_bytes(),
+        Err(_) => bytes,
+    };
+    let mut hash = Sha256::new();
+    hash.update(event.raw_path.as_deref().unwrap_or_default().as_bytes());
+    hash.update([0]);
+    hash.update(&canonical);
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Completes the record with the answer, or gives the key back when the answer is not kept.
+async fn keep(app: &App, record: &str, outcome: &Result<(u16, Value), ApiError>) {
+    let (status, body) = match outcome {
+        Ok((status, body)) => (*status, body.clone()),
+        Err(e) => (e.status(), e.body()),
+    };
+    let result = if status >= 500 || status == 429 {
+        app.store.release_idempotency(record).await
+    } else {
+        app.store.complete_idempotency(record, status, &body.to_string()).await
+    };
+    if let Err(error) = result {
+        // The answer stands; a retry with the key then waits for the claim to go stale.
+        tracing::error!(%error, "could not record the idempotent answer");
+    }
+}
+
+fn replay(event: &ApiGatewayV2httpRequest, status: u16, body: &str) -> ApiGatewayV2httpResponse {
+    match serde_json::from_str::<Value>(body) {
+        Ok(body) => answer(event, Ok((status, body))),
+        Err(_) => answer(event, Err(ApiError::Internal)),
+    }
+}

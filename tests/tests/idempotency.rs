@@ -1,0 +1,105 @@
+//! `Idempotency-Key`: a retried POST has one effect and gets the first answer again.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+impl Stack {
+    async fn post_keyed(&self, path: &str, account: &str, key: &str, body: &Value) -> Reply {
+        let headers = [
+            ("content-type", "application/json".to_string()),
+            ("authorization", format!("Bearer {}", Stack::token(account))),
+            ("idempotency-key", key.to_string()),
+        ];
+        self.raw(Method::POST, path, &headers, Some(body.to_string().into_bytes())).await
+    }
+}
+
+fn offer_body(opportunity_id: &str, product: &str) -> Value {
+    json!({"opportunityId": opportunity_id, "productId": product, "buyerAccountId": BUYER, "buyerCompanyName": "Acme Corp", "markupPercentage": "10", "expiresOn": "2027-01-31"})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_key_twice_has_one_effect_and_the_same_answer() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let body = offer_body(&opportunity_id, &product);
+    let first = stack.post_keyed("/offers", RESELLER, "offer-acme-1", &body).await;
+    assert_eq!(first.status, 201, "{first:?}");
+    // The same body with its keys in another order and other spacing is the same request.
+    let reordered: Value = serde_json::from_str(&format!("{{\"expiresOn\": \"2027-01-31\", {}", &body.to_string()[1..])).unwrap();
+    let again = stack.post_keyed("/offers", RESELLER, "offer-acme-1", &reordered).await;
+    assert_eq!((again.status, &again.body), (201, &first.body));
+    assert_eq!(stack.get("/offers", RESELLER).await.body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
+    assert_eq!(stack.drain().await, (2, 0), "one opportunity.created and one offer.extended event");
+
+    let other = stack.post_keyed("/offers", RESELLER, "offer-acme-1", &json!({"markupPercentage": "12"})).await;
+    assert_eq!((other.status, other.body["error"]["code"].as_str()), (409, Some("IdempotencyKeyReused")), "{other:?}");
+    // Keys are the caller's own: another caller's same key is another request.
+    let theirs = stack.post_keyed("/offers", ISV, "offer-acme-1", &body).await;
+    assert_eq!(theirs.status, 403, "{theirs:?}");
+    // A refusal is an answer too, and is given again.
+    let bad = json!({"opportunityId": opportunity_id});
+    let refused = stack.post_keyed("/offers", RESELLER, "bad-1", &bad).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(stack.post_keyed("/offers", RESELLER, "bad-1", &bad).await.body, refused.body);
+    // After 24 hours the key is forgotten and the request runs afresh.
+    stack.set_clock("2027-01-11T12:00:01Z").await;
+    let later = stack.post_keyed("/offers", RESELLER, "offer-acme-1", &body).await;
+    assert_eq!(later.status, 201, "{later:?}");
+    assert_ne!(later.body["offerId"], first.body["offerId"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_action_route_replays_and_a_bad_key_is_refused() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+    let path = format!("/offers/{offer_id}/accept");
+    let first = stack.post_keyed(&path, BUYER, "accept-1", &json!({})).await;
+    assert_eq!(first.status, 201, "{first:?}");
+    let again = stack.post_keyed(&path, BUYER, "accept-1", &json!({})).await;
+    assert_eq!((again.status, &again.body), (201, &first.body), "the retry gets the agreement, not 409");
+    assert_eq!(stack.get("/agreements", BUYER).await.body["items"].as_array().map(Vec::len), Some(1));
+    let unkeyed = stack.post(&path, BUYER, json!({})).await;
+    assert_eq!(unkeyed.status, 409, "without the key a second accept is refused: {unkeyed:?}");
+
+    for bad in ["x".repeat(129), "has space".to_string()] {
+        let r = stack.post_keyed(&path, BUYER, &bad, &json!({})).await;
+        assert_eq!((r.status, r.body["error"]["field"].as_str()), (400, Some("Idempotency-Key")), "{bad}: {r:?}");
+    }
+    let r = stack.post_keyed(&path, OUTSIDER, "k", &json!({})).await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_with_one_key_make_one_offer() {
+    let stack = Arc::new(Stack::start().await);
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let body = offer_body(&opportunity_id, &product);
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let (stack, body) = (stack.clone(), body.clone());
+            tokio::spawn(async move { stack.post_keyed("/offers", RESELLER, "burst", &body).await })
+        })
+        .collect();
+    let mut offer_ids = Vec::new();
+    for racer in racers {
+        let r = racer.await.expect("the request ran");
+        match r.status {
+            201 => offer_ids.push(id(&r.body, "offerId")),
+            409 => assert_eq!(r.body["error"]["code"], "Conflict", "{r:?}"),
+            other => panic!("unexpected {other}: {r:?}"),
+        }
+    }
+    offer_ids.dedup();
+    assert_eq!(offer_ids.len(), 1, "every 201 names the same offer");
+    assert_eq!(stack.get("/offers", RESELLER).await.body["items"].as_array().map(Vec::len), Some(1));
+}

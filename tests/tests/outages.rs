@@ -1,0 +1,85 @@
+//! Outages of SQS and SES, injected through `/_local/faults`: nothing the user asked for fails or
+//! is lost, and every email still goes out exactly once.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn faults(stack: &Stack, body: Value) {
+    let r = stack.call("POST", "/_local/faults", None, Some(body)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+/// The sweep's whole answer, with the count of events it sent again.
+async fn sweep(stack: &Stack) -> Value {
+    let r = stack.call("POST", "/_local/sweep", None, None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offer_made_while_sqs_is_down_is_emailed_once_after_the_sweep() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    assert_eq!(stack.drain().await, (1, 0));
+
+    faults(&stack, json!({"sqs": "down"})).await;
+    let offer = stack.offer(&opportunity_id, &product, json!({})).await;
+    assert_eq!(offer.status, 201, "the user's request does not fail: {offer:?}");
+    assert_eq!(stack.drain().await, (0, 0), "nothing can be read while SQS is down");
+    faults(&stack, json!({"sqs": "up"})).await;
+    assert_eq!(stack.drain().await, (0, 0), "the send failed, so the event is not queued yet");
+
+    // A minute on, the sweep finds the event still unsent and sends it.
+    stack.set_clock("2027-01-10T12:01:30Z").await;
+    assert_eq!(sweep(&stack).await["eventsResent"], 1);
+    assert_eq!(stack.drain().await, (1, 0));
+    assert_eq!(sweep(&stack).await["eventsResent"], 0, "marked sent, never sent twice");
+    assert_eq!(stack.drain().await, (0, 0));
+    let extended = titled(&stack.emails().await, "Channel partner private offer extended").len();
+    assert_eq!(extended, 1);
+
+    let bad = stack.call("POST", "/_local/faults", None, Some(json!({"sqs": "sideways"}))).await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_accept_while_ses_is_down_sends_each_email_once_when_it_is_back() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+    assert_eq!(stack.drain().await, (2, 0));
+
+    faults(&stack, json!({"ses": "down"})).await;
+    let accepted = stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await;
+    assert_eq!(accepted.status, 201, "{accepted:?}");
+    assert_eq!(stack.drain().await, (0, 1), "notify reports the record failed; it stays queued");
+    assert!(titled(&stack.emails().await, "Private offer accepted").is_empty());
+
+    faults(&stack, json!({"ses": "up"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(stack.drain().await, (1, 0));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(stack.drain().await, (0, 0));
+    let emails = stack.emails().await;
+    let mut groups: Vec<Vec<String>> = titled(&emails, "Private offer accepted").iter().map(|e| recipients(e)).collect();
+    groups.sort();
+    assert_eq!(groups, vec![vec!["finance@isv.example".to_string(), "ops@isv.example".into()], vec!["partner@reseller.example".into()]]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_message_sends_no_second_email() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    stack.opportunity(opportunity_body(&product, json!({}))).await;
+    let gateway = stack.running.gateway.clone();
+    // Read the queued event without consuming it, and queue a copy: SQS's at-least-once delivery.
+    let received = gateway.sqs.receive_message().queue_url(&gateway.queue_url).visibility_timeout(0).send().await.expect("receive");
+    let body = received.messages.unwrap_or_default().into_iter().next().and_then(|m| m.body).expect("the event is queued");
+    gateway.sqs.send_message().queue_url(&gateway.queue_url).message_body(body).send().await.expect("send the copy");
+    assert_eq!(stack.drain().await, (2, 0), "both copies are handled");
+    assert_eq!(titled(&stack.emails().await, "New resale authorization").len(), 1, "and one email goes out");
+}
