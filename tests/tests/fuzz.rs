@@ -1,0 +1,44 @@
+//! Fuzzing with a real client: schemathesis generates requests from the OpenAPI document, runs
+//! them against a local stack, and checks every answer: no 5xx, and each status, content type,
+//! header and body as the document says. Bounded, so it fits in `make test`.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::process::Command;
+
+/// Examples per operation and phase; with every operation this is a few thousand requests.
+const MAX_EXAMPLES: &str = "25";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schemathesis_finds_no_server_error_and_no_answer_that_breaks_the_document() {
+    let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let st = format!("{root}/.venv/bin/st");
+    assert!(std::path::Path::new(&st).exists(), "{st} is missing: run `make setup` (make test does)");
+    let stack = Stack::start().await;
+    // Something to find: a registered ISV and reseller, a product and an opportunity.
+    let product = stack.cast().await;
+    stack.opportunity(opportunity_body(&product, json!({}))).await;
+
+    let url = stack.url.clone();
+    let token = Stack::token(ISV);
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(st)
+            .current_dir(&root)
+            .env("SCHEMATHESIS_HOOKS", "")
+            .args(["run", "infra/openapi.yaml", "--url", &url])
+            .args(["--header", &format!("Authorization: Bearer {token}")])
+            .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance"])
+            .args(["--phases", "examples,coverage,fuzzing", "--max-examples", MAX_EXAMPLES, "--seed", "20270110"])
+            .args(["--exclude-path", "/_local/faults", "--no-color"])
+            .output()
+    })
+    .await
+    .expect("the fuzzer ran")
+    .expect("schemathesis starts");
+    let out = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    let summary: Vec<&str> = out.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+    println!("schemathesis: {}", summary.join("\n"));
+    assert!(run.status.success(), "schemathesis found problems:\n{out}");
+}
