@@ -6,9 +6,11 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-async fn faults(stack: &Stack, body: Value) {
+/// Sets faults; the answer has the attempts each service has refused so far.
+async fn faults(stack: &Stack, body: Value) -> Value {
     let r = stack.call("POST", "/_local/faults", None, Some(body)).await;
     assert_eq!(r.status, 200, "{r:?}");
+    r.body
 }
 
 /// The sweep's whole answer, with the count of events it sent again.
@@ -82,4 +84,37 @@ async fn a_redelivered_message_sends_no_second_email() {
     gateway.sqs.send_message().queue_url(&gateway.queue_url).message_body(body).send().await.expect("send the copy");
     assert_eq!(stack.drain().await, (2, 0), "both copies are handled");
     assert_eq!(titled(&stack.emails().await, "New resale authorization").len(), 1, "and one email goes out");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_dynamodb_answers_429_with_retry_after_and_changes_nothing() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    faults(&stack, json!({"dynamodb": "throttled"})).await;
+    // The SDK's standard retry backs off and tries again; when it gives up, the user gets 429.
+    let offer = stack.offer(&opportunity_id, &product, json!({})).await;
+    assert_eq!((offer.status, offer.body["error"]["code"].as_str()), (429, Some("TooManyRequests")), "{offer:?}");
+    assert!(offer.headers.get("retry-after").is_some(), "{offer:?}");
+    let read = stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await;
+    assert_eq!(read.status, 429, "{read:?}");
+    let refused = faults(&stack, json!({"dynamodb": "up"})).await["refusedAttempts"]["dynamodb"].as_u64().unwrap();
+    assert!(refused >= 6, "each of the two reads was tried three times before giving up: {refused}");
+    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 0);
+    assert_eq!(stack.get("/offers", RESELLER).await.body["items"], json!([]));
+    assert_eq!(stack.offer(&opportunity_id, &product, json!({})).await.status, 201, "and it works again once the throttling ends");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_ses_is_retried_later_and_sends_once() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    faults(&stack, json!({"ses": "throttled"})).await;
+    stack.opportunity(opportunity_body(&product, json!({}))).await;
+    assert_eq!(stack.drain().await, (0, 1));
+    assert!(stack.emails().await.is_empty());
+    faults(&stack, json!({"ses": "up"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(stack.drain().await, (1, 0));
+    assert_eq!(titled(&stack.emails().await, "New resale authorization").len(), 1);
 }

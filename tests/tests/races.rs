@@ -53,3 +53,68 @@ async fn twelve_accepts_make_one_agreement() {
     stack.drain().await;
     assert_eq!(titled(&stack.emails().await, "Private offer accepted").len(), 2, "one email per group, once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accept_and_cancel_race_and_exactly_one_wins_each_offer() {
+    let stack = Arc::new(Stack::start().await);
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    for _ in 0..6 {
+        let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+        let accept = {
+            let (stack, path) = (stack.clone(), format!("/offers/{offer_id}/accept"));
+            tokio::spawn(async move { stack.post(&path, BUYER, json!({})).await.status })
+        };
+        let cancel = {
+            let (stack, path) = (stack.clone(), format!("/offers/{offer_id}/cancel"));
+            tokio::spawn(async move { stack.post(&path, RESELLER, json!({})).await.status })
+        };
+        let (accepted, cancelled) = (accept.await.unwrap(), cancel.await.unwrap());
+        let status = stack.get(&format!("/offers/{offer_id}"), RESELLER).await.body["status"].clone();
+        match (accepted, cancelled) {
+            (201, 409) => assert_eq!(status, "accepted"),
+            (409, 200) => assert_eq!(status, "cancelled"),
+            other => panic!("exactly one must win, got {other:?}"),
+        }
+    }
+    let agreements = stack.get("/agreements", BUYER).await.body["items"].as_array().map(Vec::len).unwrap_or(0);
+    let accepted = stack.get("/offers", RESELLER).await.body["items"].as_array().unwrap().iter().filter(|o| o["status"] == "accepted").count();
+    assert_eq!(agreements, accepted, "an agreement for each accepted offer and none for a cancelled one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoke_and_accept_race_and_both_succeed() {
+    let stack = Arc::new(Stack::start().await);
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+    let revoke = {
+        let (stack, path) = (stack.clone(), format!("/opportunities/{opportunity_id}/revoke"));
+        tokio::spawn(async move { stack.post(&path, ISV, json!({})).await.status })
+    };
+    let accept = {
+        let (stack, path) = (stack.clone(), format!("/offers/{offer_id}/accept"));
+        tokio::spawn(async move { stack.post(&path, BUYER, json!({})).await.status })
+    };
+    assert_eq!((revoke.await.unwrap(), accept.await.unwrap()), (200, 201), "revoking leaves offers already made alone");
+    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["status"], "restricted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offer_is_acceptable_to_the_last_millisecond_of_its_day_and_not_after() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let last_day = json!({"expiresOn": "2027-01-10"});
+    let in_time = id(&stack.offer(&opportunity_id, &product, last_day.clone()).await.body, "offerId");
+    let too_late = id(&stack.offer(&opportunity_id, &product, last_day).await.body, "offerId");
+    stack.set_clock("2027-01-10T23:59:59.999Z").await;
+    assert_eq!(stack.post(&format!("/offers/{in_time}/accept"), BUYER, json!({})).await.status, 201);
+    // At the next instant it is expired, before any sweep has run, and the sweep then records it.
+    stack.set_clock("2027-01-11T00:00:00Z").await;
+    let late = stack.post(&format!("/offers/{too_late}/accept"), BUYER, json!({})).await;
+    assert_eq!(late.status, 409, "{late:?}");
+    assert!(late.body["error"]["message"].as_str().unwrap().contains("expired"));
+    assert_eq!(stack.sweep().await["offers"], 1);
+    assert_eq!(stack.get(&format!("/offers/{in_time}"), BUYER).await.body["status"], "accepted");
+}

@@ -131,7 +131,10 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
     let faults = Arc::new(Faults::default());
     let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::Sqs }).build());
     let ses = aws_sdk_ses::Client::from_conf(aws_sdk_ses::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::Ses }).build());
-    let clients = (aws_sdk_dynamodb::Client::new(&sdk), sqs.clone(), ses);
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::DynamoDb }).build(),
+    );
+    let clients = (dynamodb, sqs.clone(), ses);
     let gateway = Arc::new(Gateway {
         app: App::with_clients(clients, app_config, Arc::new(clock.clone())),
         clock,

@@ -2,7 +2,7 @@
 //! local-only routes that move time and events.
 
 use crate::auth::{self, AuthError};
-use crate::faults::Service;
+use crate::faults::{Service, State};
 use crate::{background, emails, functions, Gateway};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body as LambdaBody;
@@ -258,29 +258,27 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
     }
 }
 
-/// `{"sqs": "down"|"up", "ses": "down"|"up"}`, either or both; answers the state of both.
+/// `{"sqs"|"ses"|"dynamodb": "down"|"throttled"|"up", ...}`; answers the state of each and the
+/// attempts each has refused so far.
 fn set_faults(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
-    let usage = "body must be {\"sqs\": \"down\"|\"up\", \"ses\": \"down\"|\"up\"}";
+    let usage = "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\"";
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else { return local_error(usage) };
     let mut changes = Vec::new();
     for (name, state) in &map {
-        let service = match name.as_str() {
-            "sqs" => Service::Sqs,
-            "ses" => Service::Ses,
-            _ => return local_error(usage),
-        };
-        match state.as_str() {
-            Some("down") => changes.push((service, true)),
-            Some("up") => changes.push((service, false)),
+        let service = Service::ALL.into_iter().find(|s| s.name() == name);
+        match (service, state.as_str().and_then(State::parse)) {
+            (Some(service), Some(state)) => changes.push((service, state)),
             _ => return local_error(usage),
         }
     }
-    for (service, down) in changes {
-        tracing::warn!(service = service.name(), down, "local fault injection");
-        gateway.faults.set(service, down);
+    for (service, state) in changes {
+        tracing::warn!(service = service.name(), state = state.name(), "local fault injection");
+        gateway.faults.set(service, state);
     }
-    let state = |s: Service| if gateway.faults.is_down(s) { "down" } else { "up" };
-    json(200, json!({"sqs": state(Service::Sqs), "ses": state(Service::Ses)}))
+    let mut answer: Map<String, Value> = Service::ALL.iter().map(|s| (s.name().to_string(), json!(gateway.faults.state(*s).name()))).collect();
+    let refused: Map<String, Value> = Service::ALL.iter().map(|s| (s.name().to_string(), json!(gateway.faults.refused(*s)))).collect();
+    answer.insert("refusedAttempts".into(), Value::Object(refused));
+    json(200, Value::Object(answer))
 }
 
 fn set_clock(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
