@@ -13,6 +13,10 @@ use serde_json::{json, Map, Value};
 
 /// Bodies over 64 KiB are refused before they are parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// No request of the contract nests deeper than about ten levels or needs a longer string (a
+/// Catalog `Details` string included); anything beyond is refused before it is parsed.
+pub const MAX_DEPTH: usize = 32;
+pub const MAX_STRING_BYTES: usize = 8 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
@@ -168,6 +172,7 @@ impl<'a> ApiRequest<'a> {
     /// The body as `T`: 413, 415 or 400 (naming the field at fault) when it cannot be read.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let bytes = self.raw_body()?.ok_or_else(|| ApiError::Validation { field: None, message: "a JSON body is required".into() })?;
+        check_shape(&bytes)?;
         parse_json(&bytes)
     }
 
@@ -176,6 +181,7 @@ impl<'a> ApiRequest<'a> {
         match self.raw_body()? {
             None => Ok(()),
             Some(bytes) => {
+                check_shape(&bytes)?;
                 let map: Map<String, Value> = parse_json(&bytes)?;
                 match map.keys().next() {
                     None => Ok(()),
@@ -184,6 +190,39 @@ impl<'a> ApiRequest<'a> {
             }
         }
     }
+}
+
+/// One pass over the raw JSON: refuses nesting deeper than `MAX_DEPTH` and strings longer than
+/// `MAX_STRING_BYTES`, so no input can make the parser or a handler work unboundedly.
+pub fn check_shape(bytes: &[u8]) -> Result<(), ApiError> {
+    let (mut depth, mut in_string, mut escaped, mut string_len) = (0usize, false, false, 0usize);
+    for &b in bytes {
+        if in_string {
+            string_len += 1;
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            if string_len > MAX_STRING_BYTES {
+                return Err(ApiError::Validation { field: None, message: format!("a string in the body is longer than {MAX_STRING_BYTES} bytes") });
+            }
+            continue;
+        }
+        match b {
+            b'"' => (in_string, string_len) = (true, 0),
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(ApiError::Validation { field: None, message: format!("the body nests deeper than {MAX_DEPTH} levels") });
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -260,6 +299,18 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parse_json::<Outer>(b"{not json"), Err(ApiError::Validation { field: None, .. })));
+    }
+
+    #[test]
+    fn deep_nesting_and_long_strings_are_refused_before_parsing() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(check_shape(deep.as_bytes()).is_err());
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(check_shape(ok.as_bytes()).is_ok());
+        // Brackets and escaped quotes inside strings do not count.
+        assert!(check_shape(format!(r#"{{"a": "{}\"]"}}"#, "[".repeat(100)).as_bytes()).is_ok());
+        let long = format!(r#"{{"name": "{}"}}"#, "x".repeat(MAX_STRING_BYTES + 1));
+        assert!(check_shape(long.as_bytes()).is_err());
     }
 
     #[test]
