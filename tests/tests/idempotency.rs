@@ -103,3 +103,24 @@ async fn concurrent_retries_with_one_key_make_one_offer() {
     assert_eq!(offer_ids.len(), 1, "every 201 names the same offer");
     assert_eq!(stack.get("/offers", RESELLER).await.body["items"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_left_in_progress_by_a_crash_is_taken_over_once_stale() {
+    use cppo_platform::idempotent::{fingerprint_of, record_key};
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let body = offer_body(&opportunity_id, &product);
+    // A function claimed the key and died before answering: the claim stays IN_PROGRESS.
+    let store = &stack.running.gateway.app.store;
+    let record = record_key(RESELLER, "POST /offers", "crashed-1");
+    let t0 = chrono::DateTime::parse_from_rfc3339(T0).unwrap().with_timezone(&chrono::Utc);
+    assert!(store.claim_idempotency(&record, &fingerprint_of("/offers", body.to_string().as_bytes()), t0).await.unwrap());
+
+    let waiting = stack.post_keyed("/offers", RESELLER, "crashed-1", &body).await;
+    assert_eq!((waiting.status, waiting.body["error"]["code"].as_str()), (409, Some("Conflict")), "{waiting:?}");
+    stack.set_clock("2027-01-10T12:03:00Z").await;
+    let retried = stack.post_keyed("/offers", RESELLER, "crashed-1", &body).await;
+    assert_eq!(retried.status, 201, "a stale claim is taken over: {retried:?}");
+    assert_eq!(stack.post_keyed("/offers", RESELLER, "crashed-1", &body).await.body, retried.body);
+}

@@ -28,7 +28,7 @@ where
         Ok(None) => return answer(event, handler(request).await),
         Err(e) => return answer(event, Err(e)),
     };
-    let record = format!("{IDEMPOTENCY}#{}#{}#{key}", request.caller, event.route_key.as_deref().unwrap_or_default());
+    let record = record_key(request.caller.as_str(), event.route_key.as_deref().unwrap_or_default(), &key);
     let fingerprint = fingerprint(event);
     let now = app.now();
     match app.store.claim_idempotency(&record, &fingerprint, now).await {
@@ -55,17 +55,26 @@ fn key_of(event: &ApiGatewayV2httpRequest) -> Result<Option<String>, ApiError> {
     key.map(|k| Some(k.to_string())).ok_or_else(|| ApiError::validation("Idempotency-Key", "Idempotency-Key must be 1 to 128 visible ASCII characters"))
 }
 
-/// What makes two requests the same: the concrete path and the body as JSON (key order and
-/// spacing aside), hashed.
+/// The record of a key: scoped to the caller and the route.
+pub fn record_key(caller: &str, route_key: &str, key: &str) -> String {
+    format!("{IDEMPOTENCY}#{caller}#{route_key}#{key}")
+}
+
 fn fingerprint(event: &ApiGatewayV2httpRequest) -> String {
     let raw = event.body.as_deref().unwrap_or_default();
     let bytes = if event.is_base64_encoded { base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default() } else { raw.as_bytes().to_vec() };
-    let canonical = match serde_json::from_slice::<Value>(&bytes) {
+    fingerprint_of(event.raw_path.as_deref().unwrap_or_default(), &bytes)
+}
+
+/// What makes two requests the same: the concrete path and the body as JSON (key order and
+/// spacing aside), hashed.
+pub fn fingerprint_of(path: &str, bytes: &[u8]) -> String {
+    let canonical = match serde_json::from_slice::<Value>(bytes) {
         Ok(json) => json.to_string().into_bytes(),
-        Err(_) => bytes,
+        Err(_) => bytes.to_vec(),
     };
     let mut hash = Sha256::new();
-    hash.update(event.raw_path.as_deref().unwrap_or_default().as_bytes());
+    hash.update(path.as_bytes());
     hash.update([0]);
     hash.update(&canonical);
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
