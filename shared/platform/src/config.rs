@@ -31,6 +31,11 @@ pub const SENDER_EMAIL: &str = "CPPO_SENDER_EMAIL";
 pub const REGION: &str = "AWS_REGION";
 /// A JSON object overriding parts of the fee schedule, e.g. `{"base": "0.03"}`.
 pub const FEE_SCHEDULE: &str = "CPPO_FEE_SCHEDULE";
+/// Every variable `Config::from_env` reads (AWS_REGION is Lambda's own); the SAM template is
+/// checked against these.
+pub const VARIABLES: &[&str] = &[TABLE_NAME, QUEUE_URL, ACCOUNT_CLAIM, SENDER_EMAIL, FEE_SCHEDULE];
+/// Those every function needs set; notify, which sends email, also needs SENDER_EMAIL.
+pub const REQUIRED: &[&str] = &[TABLE_NAME, QUEUE_URL];
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
