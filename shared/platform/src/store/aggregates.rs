@@ -2,7 +2,7 @@
 //! and indexed, and how it is read back.
 
 use super::items::{due, index, index_sort, item, parse, pk, s, string_attr, Index, Versioned};
-use super::{classify, Item, Store, StoreError, Stream, Write};
+use super::{claimed, classify, Item, Store, StoreError, Stream, Write};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cppo_domain::agreement::Agreement;
@@ -236,11 +236,7 @@ impl Store {
             .expression_attribute_values(":stale", s(stale))
             .send()
             .await;
-        match result.map_err(classify) {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
+        claimed(result.map_err(classify))
     }
 
     pub async fn complete_email(&self, event_id: &str, group: &str, message_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 //! through TTL, filtered at read because TTL deletes late.
 
 use super::items::{s, string_attr};
-use super::{classify, Item, Store, StoreError};
+use super::{claimed, classify, Item, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use cppo_domain::time::stamp;
@@ -61,11 +61,7 @@ impl Store {
             .expression_attribute_values(":progress", s("IN_PROGRESS"))
             .send()
             .await;
-        match result.map_err(classify) {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
+        claimed(result.map_err(classify))
     }
 
     /// The live record under `key`; an expired one reads as absent.

@@ -60,6 +60,15 @@ where
     }
 }
 
+/// A conditional claim's outcome: true when this call took it, false when an existing claim held.
+pub(crate) fn claimed<T>(result: Result<T, StoreError>) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A write in a transaction, with the state it is conditional on.
 pub enum Write {
     /// A new item: fails if the key exists.
