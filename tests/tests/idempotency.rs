@@ -3,18 +3,12 @@
 mod common;
 
 use common::*;
-use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 impl Stack {
     async fn post_keyed(&self, path: &str, account: &str, key: &str, body: &Value) -> Reply {
-        let headers = [
-            ("content-type", "application/json".to_string()),
-            ("authorization", format!("Bearer {}", Stack::token(account))),
-            ("idempotency-key", key.to_string()),
-        ];
-        self.raw(Method::POST, path, &headers, Some(body.to_string().into_bytes())).await
+        self.call_with("POST", path, Some(account), Some(body.clone()), &[("idempotency-key", key.to_string())]).await
     }
 }
 

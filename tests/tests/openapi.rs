@@ -8,8 +8,7 @@ use local_gateway::server::LOCAL_ROUTES;
 use std::collections::BTreeSet;
 
 fn documented() -> BTreeSet<(String, String)> {
-    let path = format!("{}/../infra/openapi.yaml", env!("CARGO_MANIFEST_DIR"));
-    let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&path).expect("infra/openapi.yaml")).expect("valid YAML");
+    let doc = repo_yaml("infra/openapi.yaml");
     assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
     let mut ops = BTreeSet::new();
     for (path, item) in doc["paths"].as_mapping().expect("paths") {

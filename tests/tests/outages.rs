@@ -13,13 +13,6 @@ async fn faults(stack: &Stack, body: Value) -> Value {
     r.body
 }
 
-/// The sweep's whole answer, with the count of events it sent again.
-async fn sweep(stack: &Stack) -> Value {
-    let r = stack.call("POST", "/_local/sweep", None, None).await;
-    assert_eq!(r.status, 200, "{r:?}");
-    r.body
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_offer_made_while_sqs_is_down_is_emailed_once_after_the_sweep() {
     let stack = Stack::start().await;
@@ -36,9 +29,9 @@ async fn an_offer_made_while_sqs_is_down_is_emailed_once_after_the_sweep() {
 
     // A minute on, the sweep finds the event still unsent and sends it.
     stack.set_clock("2027-01-10T12:01:30Z").await;
-    assert_eq!(sweep(&stack).await["eventsResent"], 1);
+    assert_eq!(stack.sweep_report().await["eventsResent"], 1);
     assert_eq!(stack.drain().await, (1, 0));
-    assert_eq!(sweep(&stack).await["eventsResent"], 0, "marked sent, never sent twice");
+    assert_eq!(stack.sweep_report().await["eventsResent"], 0, "marked sent, never sent twice");
     assert_eq!(stack.drain().await, (0, 0));
     let extended = titled(&stack.emails().await, "Channel partner private offer extended").len();
     assert_eq!(extended, 1);

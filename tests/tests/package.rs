@@ -78,8 +78,7 @@ fn api_gateway_event(opportunity_id: &str, caller: &str) -> Value {
 
 /// The template's environment for a function, with this stack's values.
 fn template_environment(stack: &Stack) -> Vec<(String, String)> {
-    let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
-    let t: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let t = repo_yaml("infra/template.yaml");
     let config = &stack.running.gateway.app.config;
     t["Globals"]["Function"]["Environment"]["Variables"]
         .as_mapping()

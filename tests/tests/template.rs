@@ -12,8 +12,7 @@ use serde_yaml::Value;
 use std::collections::BTreeSet;
 
 fn template() -> Value {
-    let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
-    serde_yaml::from_str(&std::fs::read_to_string(&path).expect("infra/template.yaml")).expect("valid YAML")
+    repo_yaml("infra/template.yaml")
 }
 
 fn text(v: &Value) -> String {

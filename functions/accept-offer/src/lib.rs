@@ -29,7 +29,7 @@ async fn accept(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErro
     let (agreement, event) = until_committed(|| async {
         let read = app.store.load::<Offer>(OFFER, id).await?.ok_or_else(|| ApiError::NotFound(format!("no offer {id}")))?;
         let now = app.now();
-        let (accepted, agreement) = read.value.accept(&req.caller, agreement_id.clone(), &app.fees, now)?;
+        let (accepted, agreement) = read.value.accept(&req.caller, agreement_id.clone(), &app.config.fees, now)?;
         let company = Some(accepted.buyer_company_name.clone());
         let event = Event::for_agreement(EventType::OfferAccepted, &agreement, company, app.new_id(IdKind::Event), now, None);
         let mut writes = vec![

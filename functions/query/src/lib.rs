@@ -98,10 +98,8 @@ async fn sales_report(app: &App, req: &ApiRequest<'_>) -> Answer {
 /// The Catalog API change sets that would publish the opportunity, one per product (ISV only).
 async fn export_change_sets(app: &App, req: &ApiRequest<'_>) -> Answer {
     let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
-    let opportunity = match app.store.load::<Opportunity>(OPPORTUNITY, id).await? {
-        Some(o) if o.value.is_party(&req.caller) => o.value,
-        _ => return Err(ApiError::NotFound(format!("no opportunity {id}"))),
-    };
-    let export = catalog::export(opportunity.for_isv(&req.caller, "export")?);
+    let source = app.store.load::<Opportunity>(OPPORTUNITY, id).await?.ok_or_else(|| ApiError::NotFound(format!("no opportunity {id}")))?;
+    // Outsiders get 404 and the reseller 403, from the same rule that guards revoke and clone.
+    let export = catalog::export(source.value.for_isv(&req.caller, "export")?);
     Ok((200, serde_json::json!({"changeSets": export.change_sets, "warnings": export.warnings})))
 }

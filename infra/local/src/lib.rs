@@ -13,7 +13,7 @@ pub mod server;
 use cppo_domain::fees::FeeSchedule;
 use faults::{Faults, Outage, Service};
 use cppo_platform::clock::SettableClock;
-use cppo_platform::config::Config;
+use cppo_platform::config::{fee_schedule, Config, FEE_SCHEDULE};
 use cppo_platform::App;
 use provision::Names;
 use std::net::SocketAddr;
@@ -61,10 +61,7 @@ impl LocalConfig {
                 sender: var("CPPO_SENDER_EMAIL").unwrap_or_else(|| "noreply@cppo.example".into()),
             },
             template: var("CPPO_TEMPLATE").unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
-            fees: match var(cppo_platform::config::FEE_SCHEDULE) {
-                Some(raw) => serde_json::from_str(&raw).map_err(|e| format!("CPPO_FEE_SCHEDULE is not a fee schedule: {e}"))?,
-                None => FeeSchedule::default(),
-            },
+            fees: fee_schedule(var(FEE_SCHEDULE).as_deref()).map_err(|e| e.to_string())?,
         })
     }
 }

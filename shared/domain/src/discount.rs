@@ -3,7 +3,7 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::money::{parse_bounded, Currency};
-use crate::offer::{UnitsInput, MAX_UNITS};
+use crate::offer::{check_named_units, UnitsInput};
 use crate::opportunity::Duration;
 use crate::pricing::wholesale_unit;
 use crate::product::{Product, ProductType};
@@ -221,21 +221,9 @@ fn check_schedule(input: &DiscountInput, products: &[Product], duration: &Durati
 }
 
 fn check_schedule_units(units: &[UnitsInput], product: &Product) -> DomainResult<Vec<DimensionUnits>> {
-    validate::count(units, "discount.units", 1, product.dimensions.len())?;
-    validate::distinct(units, "discount.units", |u| u.dimension_key.clone())?;
-    units
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            if product.dimension(&u.dimension_key).is_none() {
-                return Err(DomainError::field(format!("discount.units[{i}].dimensionKey"), format!("{} is not a dimension of the product", u.dimension_key)));
-            }
-            if !(1..=MAX_UNITS).contains(&u.units) {
-                return Err(DomainError::field(format!("discount.units[{i}].units"), format!("units must be 1 to {MAX_UNITS}")));
-            }
-            Ok(DimensionUnits { dimension_key: u.dimension_key.clone(), units: u.units })
-        })
-        .collect()
+    let keys: Vec<&str> = product.dimensions.iter().map(|d| d.key.as_str()).collect();
+    check_named_units(units, &keys, "discount.units")?;
+    Ok(units.iter().map(|u| DimensionUnits { dimension_key: u.dimension_key.clone(), units: u.units }).collect())
 }
 
 fn check_payments(payments: &[PaymentInput], currency: Currency, after: NaiveDate) -> DomainResult<Vec<Payment>> {

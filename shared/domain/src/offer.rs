@@ -241,17 +241,24 @@ fn check_expiry(raw: &str, now: DateTime<Utc>) -> DomainResult<NaiveDate> {
 /// Units per dimension in the product's order: given ones ≥ 1 and unnamed ones 0, or 1 of each.
 fn check_units(input: Option<&[UnitsInput]>, keys: Vec<&str>) -> DomainResult<Vec<u64>> {
     let Some(input) = input else { return Ok(vec![1; keys.len()]) };
-    validate::count(input, "units", 1, keys.len().max(1))?;
-    validate::distinct(input, "units", |u| u.dimension_key.clone())?;
+    check_named_units(input, &keys, "units")?;
+    Ok(keys.iter().map(|k| input.iter().find(|u| u.dimension_key == *k).map_or(0, |u| u.units)).collect())
+}
+
+/// Units named per dimension (an offer's, or a payment schedule's at `field`): at least one,
+/// each a distinct dimension of `keys`, each 1 to `MAX_UNITS`.
+pub(crate) fn check_named_units(input: &[UnitsInput], keys: &[&str], field: &str) -> DomainResult<()> {
+    validate::count(input, field, 1, keys.len().max(1))?;
+    validate::distinct(input, field, |u| u.dimension_key.clone())?;
     for (i, u) in input.iter().enumerate() {
         if !keys.contains(&u.dimension_key.as_str()) {
-            return Err(DomainError::field(format!("units[{i}].dimensionKey"), format!("{} is not a dimension of the product", u.dimension_key)));
+            return Err(DomainError::field(format!("{field}[{i}].dimensionKey"), format!("{} is not a dimension of the product", u.dimension_key)));
         }
         if !(1..=MAX_UNITS).contains(&u.units) {
-            return Err(DomainError::field(format!("units[{i}].units"), format!("units must be 1 to {MAX_UNITS}")));
+            return Err(DomainError::field(format!("{field}[{i}].units"), format!("units must be 1 to {MAX_UNITS}")));
         }
     }
-    Ok(keys.iter().map(|k| input.iter().find(|u| u.dimension_key == *k).map_or(0, |u| u.units)).collect())
+    Ok(())
 }
 
 impl Offer {

@@ -6,7 +6,6 @@ use crate::mailer::Mailer;
 use crate::outbox::Outbox;
 use crate::store::Store;
 use aws_config::SdkConfig;
-use cppo_domain::fees::FeeSchedule;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -15,7 +14,6 @@ pub struct App {
     pub store: Store,
     pub outbox: Outbox,
     pub clock: SharedClock,
-    pub fees: FeeSchedule,
     /// Present when a sender is configured: notify's alone.
     pub mailer: Option<Mailer>,
 }
@@ -33,7 +31,6 @@ impl App {
             store: Store::new(dynamodb, config.table_name.clone()),
             outbox: Outbox::new(sqs, config.queue_url.clone()),
             mailer: config.sender_email.as_ref().map(|sender| Mailer::new(ses, sender)),
-            fees: config.fees.clone(),
             config,
             clock,
         }

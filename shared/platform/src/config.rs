@@ -37,6 +37,14 @@ pub const VARIABLES: &[&str] = &[TABLE_NAME, QUEUE_URL, ACCOUNT_CLAIM, SENDER_EM
 /// Those every function needs set; notify, which sends email, also needs SENDER_EMAIL.
 pub const REQUIRED: &[&str] = &[TABLE_NAME, QUEUE_URL];
 
+/// `CPPO_FEE_SCHEDULE`'s value: the contract's defaults when unset or blank, else its overrides.
+pub fn fee_schedule(raw: Option<&str>) -> Result<FeeSchedule, ConfigError> {
+    match raw.filter(|v| !v.trim().is_empty()) {
+        None => Ok(FeeSchedule::default()),
+        Some(raw) => serde_json::from_str(raw).map_err(|_| ConfigError { name: FEE_SCHEDULE, problem: "is not a fee schedule (JSON of decimal strings)" }),
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -54,10 +62,7 @@ impl Config {
             queue_url: required(QUEUE_URL)?,
             account_claim: lookup(ACCOUNT_CLAIM).filter(|v| !v.is_empty()).unwrap_or_else(|| "account_id".into()),
             sender_email: lookup(SENDER_EMAIL).filter(|v| !v.is_empty()),
-            fees: match lookup(FEE_SCHEDULE).filter(|v| !v.trim().is_empty()) {
-                None => FeeSchedule::default(),
-                Some(raw) => serde_json::from_str(&raw).map_err(|_| ConfigError { name: FEE_SCHEDULE, problem: "is not a fee schedule (JSON of decimal strings)" })?,
-            },
+            fees: fee_schedule(lookup(FEE_SCHEDULE).as_deref())?,
         })
     }
 

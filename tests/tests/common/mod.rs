@@ -123,10 +123,16 @@ impl Stack {
 
     /// A JSON call as `account` (or anonymous).
     pub async fn call(&self, method: &str, path: &str, account: Option<&str>, body: Option<Value>) -> Reply {
+        self.call_with(method, path, account, body, &[]).await
+    }
+
+    /// A JSON call with `extra` headers, such as an `Idempotency-Key`.
+    pub async fn call_with(&self, method: &str, path: &str, account: Option<&str>, body: Option<Value>, extra: &[(&str, String)]) -> Reply {
         let mut headers = vec![("content-type", "application/json".to_string())];
         if let Some(account) = account {
             headers.push(("authorization", format!("Bearer {}", Stack::token(account))));
         }
+        headers.extend(extra.iter().cloned());
         let method = Method::from_bytes(method.as_bytes()).expect("a method");
         self.raw(method, path, &headers, body.map(|b| b.to_string().into_bytes())).await
     }
@@ -144,10 +150,16 @@ impl Stack {
         assert_eq!(r.status, 200, "{r:?}");
     }
 
+    /// What the sweep expired.
     pub async fn sweep(&self) -> Value {
+        self.sweep_report().await["expired"].clone()
+    }
+
+    /// The sweep's whole answer, with the count of events it sent again.
+    pub async fn sweep_report(&self) -> Value {
         let r = self.call("POST", "/_local/sweep", None, None).await;
         assert_eq!(r.status, 200, "{r:?}");
-        r.body["expired"].clone()
+        r.body
     }
 
     pub async fn drain(&self) -> (u64, u64) {
@@ -207,6 +219,13 @@ impl Stack {
         }
         self.post("/offers", RESELLER, body).await
     }
+}
+
+/// A YAML file of the repository (`infra/template.yaml`, `infra/openapi.yaml`), parsed.
+pub fn repo_yaml(path: &str) -> serde_yaml::Value {
+    let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{full} is not valid YAML: {e}"))
 }
 
 /// A create body for `product_id`, with `extra` fields replacing the defaults.
