@@ -46,12 +46,13 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
     }
 }
 
-struct LocalRequest {
-    method: String,
-    path: String,
-    query: String,
-    headers: hyper::HeaderMap,
-    body: Bytes,
+/// One HTTP request as the gateway received it.
+pub struct LocalRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: hyper::HeaderMap,
+    pub body: Bytes,
 }
 
 async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -130,7 +131,7 @@ async fn api(gateway: &Gateway, req: &LocalRequest, request_id: &str) -> ApiGate
 }
 
 /// The payload 2.0 event API Gateway would send for this request.
-fn api_gateway_event(
+pub fn api_gateway_event(
     route: &routes::Route,
     params: Vec<(String, String)>,
     claims: std::collections::HashMap<String, String>,

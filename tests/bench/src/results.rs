@@ -1,0 +1,87 @@
+//! `target/bench/results.json` and the table printed beside it, with each figure's limit.
+
+use crate::load::Load;
+use crate::sweep::Scaling;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const FLOOR_KEY: &str = "floor";
+pub const MAX_PACKAGE_BYTES: u64 = 5_000_000;
+pub const MAX_RSS_KIB: u64 = 40 * 1024;
+pub const MAX_INIT_OVER_FLOOR: f64 = 3.0;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Results {
+    pub init_ms: BTreeMap<String, f64>,
+    pub first_invoke_ms: BTreeMap<String, f64>,
+    pub package_bytes: BTreeMap<String, u64>,
+    pub peak_rss_kib: BTreeMap<String, u64>,
+    pub round_trips: BTreeMap<String, f64>,
+    pub own_time_us: BTreeMap<String, f64>,
+    pub sweep: Vec<Scaling>,
+    pub load: Load,
+}
+
+/// Three decimals are far below what these clocks can tell apart.
+pub fn rounded(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn line(out: &mut String, text: String) {
+    out.push_str(&text);
+    out.push('\n');
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "OVER"
+    }
+}
+
+impl Results {
+    pub fn floor_ms(&self) -> f64 {
+        self.init_ms.get(FLOOR_KEY).copied().unwrap_or(0.0)
+    }
+
+    /// Every figure as a table, each beside the limit the issue sets.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let floor = self.floor_ms();
+        let limit = floor * MAX_INIT_OVER_FLOOR;
+        line(&mut out, format!("{:<20} {:>9} {:>8} {:>11} {:>12} {:>13}  check", "function", "init ms", "x floor", "first ms", "package MB", "peak RSS MiB"));
+        for (function, init) in &self.init_ms {
+            let bytes = self.package_bytes.get(function).copied().unwrap_or(0);
+            let rss = self.peak_rss_kib.get(function).copied().unwrap_or(0);
+            let ok = function == FLOOR_KEY || (*init <= limit && bytes <= MAX_PACKAGE_BYTES && rss <= MAX_RSS_KIB);
+            line(&mut out, format!("{function:<20} {init:>9.2} {:>8.2} {:>11.2} {:>12.2} {:>13.1}  {}",
+                init / floor.max(f64::MIN_POSITIVE),
+                self.first_invoke_ms.get(function).copied().unwrap_or(0.0),
+                bytes as f64 / 1e6,
+                rss as f64 / 1024.0,
+                verdict(ok)
+            ));
+        }
+        line(&mut out, format!("limits: init <= {limit:.2} ms (3 x floor), package <= 5 MB, peak RSS <= 40 MiB\n"));
+        line(&mut out, format!("{:<42} {:>11} {:>13}", "operation", "round trips", "own time us"));
+        for (operation, trips) in &self.round_trips {
+            line(&mut out, format!("{operation:<42} {trips:>11.1} {:>13.0}", self.own_time_us.get(operation).copied().unwrap_or(0.0)));
+        }
+        line(&mut out, format!("\n{:>12} {:>6} {:>11} {:>14}  check", "table items", "due", "items read", "limit"));
+        for s in &self.sweep {
+            let bound = 1.1 * s.due as f64 + 10.0;
+            line(&mut out, format!("{:>12} {:>6} {:>11} {:>14.0}  {}", s.table_items, s.due, s.items_read, bound, verdict(s.items_read as f64 <= bound)));
+        }
+        let load = &self.load;
+            line(&mut out, format!("\nload: {} requests, {} errors, p50 {:.1} ms, p99 {:.1} ms, {:.1} requests/s  {}",
+                load.requests,
+                load.errors,
+                load.p50_ms,
+                load.p99_ms,
+                load.rps,
+                verdict(load.errors == 0)
+            ));
+        out
+    }
+}
