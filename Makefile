@@ -1,5 +1,5 @@
 # The two commands a newcomer needs. Both install what they need on first use.
-.PHONY: run test setup lint package token
+.PHONY: run test setup lint package bench token
 
 export AWS_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= local
@@ -24,6 +24,9 @@ lint: setup ## cfn-lint the SAM template: no errors, no warnings
 
 package: setup ## release Lambda packages: target/lambda/<function>/bootstrap.zip (ARCH=arm64 where installed)
 	scripts/package.sh
+
+bench: setup ## build release binaries, run every benchmark: a table and target/bench/results.json
+	scripts/bench.sh
 
 token: ## print a local bearer token: make token ACCOUNT=111122223333 [TTL=seconds]
 	@python3 scripts/mint_token.py "$(ACCOUNT)" "$(TTL)"

@@ -39,7 +39,7 @@ impl App {
     /// Reads the environment and builds the clients: the start of every Lambda's `main`.
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::load_from_env().await;
+        let sdk = aws_config::from_env().http_client(crate::https::client()).load().await;
         Ok(App::new(&sdk, config, Arc::new(SystemClock)))
     }
 

@@ -6,6 +6,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod https;
 pub mod idempotent;
 pub mod mailer;
 pub mod outbox;

@@ -2,7 +2,6 @@
 //! as a fresh process `COLD_STARTS` times under our Runtime API (init, then one real request), then
 //! once more to serve a burst of requests, after which its peak resident set is read.
 
-use crate::environment::template_environment;
 use crate::runtime_api::{lambda_environment, Run};
 use crate::stack::Stack;
 use crate::stats::median;
@@ -23,12 +22,17 @@ pub struct Figures {
     pub package_bytes: u64,
 }
 
-/// Unzips `target/lambda/<function>/bootstrap.zip` into `target/bench/<function>/`.
-pub fn unpack(root: &Path, function: &str) -> Result<(PathBuf, u64), String> {
-    let zip = root.join(format!("target/lambda/{function}/bootstrap.zip"));
-    let bytes = std::fs::metadata(&zip).map_err(|e| format!("{}: {e} (make bench builds it)", zip.display()))?.len();
-    let dir = root.join(format!("target/bench/{function}"));
-    let unzipped = std::process::Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&zip).arg(&dir).status().map_err(|e| e.to_string())?;
+/// `target/lambda/<function>/bootstrap.zip`, what `make package` and `make bench` build.
+pub fn package(root: &Path, function: &str) -> PathBuf {
+    root.join(format!("target/lambda/{function}/bootstrap.zip"))
+}
+
+/// Unzips a package into `dir` as Lambda would: its `bootstrap`, executable.
+pub fn unpack(zip: &Path, dir: &Path) -> Result<PathBuf, String> {
+    if !zip.exists() {
+        return Err(format!("{} is missing (make package and make bench build it)", zip.display()));
+    }
+    let unzipped = std::process::Command::new("python3").args(["-m", "zipfile", "-e"]).arg(zip).arg(dir).status().map_err(|e| e.to_string())?;
     if !unzipped.success() {
         return Err(format!("could not unzip {}", zip.display()));
     }
@@ -36,7 +40,7 @@ pub fn unpack(root: &Path, function: &str) -> Result<(PathBuf, u64), String> {
     // zipfile drops the mode bits Lambda's own unpacking honours.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
-    Ok((bootstrap, bytes))
+    Ok(bootstrap)
 }
 
 /// The events `function` is handed: API Gateway events of its routes, the schedule's event for
@@ -107,7 +111,9 @@ pub fn succeeded(function: &str, answer: &Value) -> Result<(), String> {
 
 /// Every figure of one function: `COLD_STARTS` fresh processes, then one serving a burst.
 pub async fn measure(root: &Path, stack: &Stack, cast: &Cast, function: &str) -> Result<Figures, String> {
-    let (bootstrap, package_bytes) = unpack(root, function)?;
+    let zip = package(root, function);
+    let package_bytes = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0);
+    let bootstrap = unpack(&zip, &root.join(format!("target/bench/{function}")))?;
     let env = environment(stack, function)?;
     let mut events = events(stack, cast, function, COLD_STARTS + BURST).await?;
     let burst = events.split_off(COLD_STARTS);
@@ -115,7 +121,7 @@ pub async fn measure(root: &Path, stack: &Stack, cast: &Cast, function: &str) ->
     let (mut inits, mut invokes) = (Vec::new(), Vec::new());
     for event in events {
         let mut run = Run::start(&bootstrap, &env, vec![event]).await?;
-        let timings = run.first(check).await.map_err(|e| format!("{function}: {e}"))?;
+        let (timings, _) = run.first(check).await.map_err(|e| format!("{function}: {e}"))?;
         run.stop().await?;
         inits.push(timings.init_us as f64 / 1000.0);
         invokes.push(timings.first_invoke_us as f64 / 1000.0);
@@ -129,9 +135,8 @@ pub async fn measure(root: &Path, stack: &Stack, cast: &Cast, function: &str) ->
 }
 
 fn environment(stack: &Stack, function: &str) -> Result<Vec<(String, String)>, String> {
-    let mut env = lambda_environment(function, &stack.running.gateway.config.endpoint_url);
-    if function != FLOOR {
-        env.extend(template_environment(&crate::environment::template()?, function, &stack.app.config)?);
+    if function == FLOOR {
+        return Ok(lambda_environment(function, &stack.running.gateway.config.endpoint_url));
     }
-    Ok(env)
+    crate::environment::function_environment(function, &stack.running.gateway.config.endpoint_url, &stack.app.config)
 }

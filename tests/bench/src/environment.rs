@@ -48,6 +48,13 @@ pub fn template_environment(template: &Value, function: &str, config: &Config) -
         .collect()
 }
 
+/// All a function's process gets: Lambda's variables, then the template's valued from `config`.
+pub fn function_environment(function: &str, endpoint_url: &str, config: &Config) -> Result<Vec<(String, String)>, String> {
+    let mut env = crate::runtime_api::lambda_environment(function, endpoint_url);
+    env.extend(template_environment(&template()?, function, config)?);
+    Ok(env)
+}
+
 /// The function binaries: every crate under functions/, named after its folder.
 pub fn functions(root: &std::path::Path) -> Result<Vec<String>, String> {
     let mut names: Vec<String> = std::fs::read_dir(root.join("functions"))

@@ -84,6 +84,7 @@ async fn per_operation(stack: &Stack, cast: &Cast, results: &mut Results) -> Res
     let samples = stack.samples.lock().map_err(|e| e.to_string())?;
     results.round_trips = samples.medians(|s| s.round_trips as f64);
     results.own_time_us = samples.medians(|s| s.own_us as f64);
+    results.calls = samples.typical(|s| s.round_trips as f64).into_iter().map(|(op, s)| (op, s.calls)).collect();
     Ok(())
 }
 

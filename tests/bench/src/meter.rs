@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_sqs::config::interceptors::{AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef};
 use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,8 @@ pub struct Usage {
     pub round_trips: u64,
     pub ses_calls: u64,
     pub items_read: u64,
+    /// Each round trip's operation, in order (`GetItem`, `TransactWriteItems`, `SendMessage`).
+    pub calls: Vec<String>,
     pub in_aws: Duration,
 }
 
@@ -60,7 +63,6 @@ impl Meter {
     pub fn interceptor(&self, service: Service) -> Metered {
         Metered { meter: self.clone(), service }
     }
-
 }
 
 impl State {
@@ -97,11 +99,15 @@ impl Intercept for Metered {
         Ok(())
     }
 
-    fn read_before_transmit(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_transmit(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
         let service = self.service;
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_default();
         self.meter.with(|s| match service {
             Service::Ses => s.usage.ses_calls += 1,
-            Service::DynamoDb | Service::Sqs => s.usage.round_trips += 1,
+            Service::DynamoDb | Service::Sqs => {
+                s.usage.round_trips += 1;
+                s.usage.calls.push(operation);
+            }
         });
         Ok(())
     }

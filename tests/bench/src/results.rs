@@ -20,6 +20,9 @@ pub struct Results {
     pub own_time_us: BTreeMap<String, f64>,
     pub sweep: Vec<Scaling>,
     pub load: Load,
+    /// A typical request's round trips by operation, for the table only (the file's keys are fixed).
+    #[serde(skip)]
+    pub calls: BTreeMap<String, String>,
 }
 
 /// Three decimals are far below what these clocks can tell apart.
@@ -64,9 +67,10 @@ impl Results {
             ));
         }
         line(&mut out, format!("limits: init <= {limit:.2} ms (3 x floor), package <= 5 MB, peak RSS <= 40 MiB\n"));
-        line(&mut out, format!("{:<42} {:>11} {:>13}", "operation", "round trips", "own time us"));
+        line(&mut out, format!("{:<34} {:>6} {:>8}  calls of a typical request", "operation", "trips", "own us"));
         for (operation, trips) in &self.round_trips {
-            line(&mut out, format!("{operation:<42} {trips:>11.1} {:>13.0}", self.own_time_us.get(operation).copied().unwrap_or(0.0)));
+            let own = self.own_time_us.get(operation).copied().unwrap_or(0.0);
+            line(&mut out, format!("{operation:<34} {trips:>6.1} {own:>8.0}  {}", self.calls.get(operation).map(String::as_str).unwrap_or_default()));
         }
         line(&mut out, format!("\n{:>12} {:>6} {:>11} {:>14}  check", "table items", "due", "items read", "limit"));
         for s in &self.sweep {
@@ -74,14 +78,14 @@ impl Results {
             line(&mut out, format!("{:>12} {:>6} {:>11} {:>14.0}  {}", s.table_items, s.due, s.items_read, bound, verdict(s.items_read as f64 <= bound)));
         }
         let load = &self.load;
-            line(&mut out, format!("\nload: {} requests, {} errors, p50 {:.1} ms, p99 {:.1} ms, {:.1} requests/s  {}",
-                load.requests,
-                load.errors,
-                load.p50_ms,
-                load.p99_ms,
-                load.rps,
-                verdict(load.errors == 0)
-            ));
+        line(&mut out, format!("\nload: {} requests, {} errors, p50 {:.1} ms, p99 {:.1} ms, {:.1} requests/s  {}",
+            load.requests,
+            load.errors,
+            load.p50_ms,
+            load.p99_ms,
+            load.rps,
+            verdict(load.errors == 0)
+        ));
         out
     }
 }

@@ -94,12 +94,12 @@ impl Run {
         }
     }
 
-    /// Init and the first invocation; `check` decides whether the first answer is a success.
-    pub async fn first(&mut self, check: impl Fn(&Value) -> Result<(), String>) -> Result<Timings, String> {
+    /// Init and the first invocation, and its answer; `check` decides whether that is a success.
+    pub async fn first(&mut self, check: impl Fn(&Value) -> Result<(), String>) -> Result<(Timings, Value), String> {
         let ready = self.next().await?;
         let (answered, body) = self.answer().await?;
         check(&body)?;
-        Ok(Timings { init_us: micros(ready - self.started), first_invoke_us: micros(answered - ready) })
+        Ok((Timings { init_us: micros(ready - self.started), first_invoke_us: micros(answered - ready) }, body))
     }
 
     /// Serves the rest of the events, each answered before the next, with the same check.

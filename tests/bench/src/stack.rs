@@ -75,10 +75,12 @@ pub struct Reply {
 }
 
 /// One request's cost.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sample {
     pub round_trips: u64,
     pub own_us: u64,
+    /// Its round trips' operations, joined: what explains a count above the floor.
+    pub calls: String,
 }
 
 pub struct Stack {
@@ -158,7 +160,7 @@ impl Stack {
         let wall = started.elapsed();
         let usage: Usage = self.meter.take();
         let own = wall.saturating_sub(usage.in_aws);
-        let sample = Sample { round_trips: usage.round_trips, own_us: u64::try_from(own.as_micros()).unwrap_or(u64::MAX) };
+        let sample = Sample { round_trips: usage.round_trips, own_us: u64::try_from(own.as_micros()).unwrap_or(u64::MAX), calls: usage.calls.join(" ") };
         self.samples.lock().unwrap_or_else(|p| p.into_inner()).add(operation, sample);
         out
     }

@@ -14,7 +14,7 @@ impl<T> Default for Samples<T> {
     }
 }
 
-impl<T: Copy> Samples<T> {
+impl<T: Clone> Samples<T> {
     pub fn add(&mut self, name: &str, sample: T) {
         self.by.entry(name.to_string()).or_default().push(sample);
     }
@@ -22,6 +22,15 @@ impl<T: Copy> Samples<T> {
     /// The median of one figure of each group's samples.
     pub fn medians(&self, figure: impl Fn(&T) -> f64) -> BTreeMap<String, f64> {
         self.by.iter().map(|(name, samples)| (name.clone(), median(samples.iter().map(&figure).collect()))).collect()
+    }
+
+    /// Each group's sample whose figure lies nearest the group's median: a typical one.
+    pub fn typical(&self, figure: impl Fn(&T) -> f64) -> BTreeMap<String, T> {
+        let pick = |samples: &Vec<T>| {
+            let middle = median(samples.iter().map(&figure).collect());
+            samples.iter().min_by(|a, b| (figure(a) - middle).abs().total_cmp(&(figure(b) - middle).abs())).cloned()
+        };
+        self.by.iter().filter_map(|(name, samples)| Some((name.clone(), pick(samples)?))).collect()
     }
 }
 
@@ -50,6 +59,15 @@ mod tests {
         assert_eq!(median(vec![5.0, 1.0, 3.0]), 3.0);
         assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
         assert_eq!(median(vec![]), 0.0);
+    }
+
+    #[test]
+    fn a_typical_sample_is_the_one_at_the_median() {
+        let mut samples = Samples::default();
+        for (trips, calls) in [(4, "a"), (9, "b"), (4, "c"), (5, "d"), (1, "e")] {
+            samples.add("op", (trips, calls));
+        }
+        assert_eq!(samples.typical(|s| f64::from(s.0))["op"], (4, "a"));
     }
 
     #[test]
