@@ -22,9 +22,14 @@ pub struct Figures {
     pub package_bytes: u64,
 }
 
-/// `target/lambda/<function>/bootstrap.zip`, what `make package` and `make bench` build.
-pub fn package(root: &Path, function: &str) -> PathBuf {
-    root.join(format!("target/lambda/{function}/bootstrap.zip"))
+/// Where `make package` and `make bench` put the packages: `<root>/target/lambda`.
+pub fn packages(root: &Path) -> PathBuf {
+    root.join("target/lambda")
+}
+
+/// A function's package in a packages folder: `<function>/bootstrap.zip`, as cargo-lambda lays it out.
+pub fn package(packages: &Path, function: &str) -> PathBuf {
+    packages.join(function).join("bootstrap.zip")
 }
 
 /// Unzips a package into `dir` as Lambda would: its `bootstrap`, executable.
@@ -110,10 +115,11 @@ pub fn succeeded(function: &str, answer: &Value) -> Result<(), String> {
 }
 
 /// Every figure of one function: `COLD_STARTS` fresh processes, then one serving a burst.
-pub async fn measure(root: &Path, stack: &Stack, cast: &Cast, function: &str) -> Result<Figures, String> {
-    let zip = package(root, function);
+/// `packages` holds the zips; each is unpacked under `work`.
+pub async fn measure(packages: &Path, work: &Path, stack: &Stack, cast: &Cast, function: &str) -> Result<Figures, String> {
+    let zip = package(packages, function);
     let package_bytes = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0);
-    let bootstrap = unpack(&zip, &root.join(format!("target/bench/{function}")))?;
+    let bootstrap = unpack(&zip, &work.join(function))?;
     let env = environment(stack, function)?;
     let mut events = events(stack, cast, function, COLD_STARTS + BURST).await?;
     let burst = events.split_off(COLD_STARTS);

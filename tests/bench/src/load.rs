@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const REQUESTS: u64 = 2_000;
-pub const CONCURRENCY: usize = 8;
+/// Callers at once. The emulator serves one request at a time, so more only queue in front of it.
+pub const CONCURRENCY: usize = 4;
 
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Load {

@@ -15,6 +15,26 @@ use std::time::Instant;
 /// Times every route is called for its round trips and own time (beyond the setup's calls).
 const PASSES: usize = 5;
 
+/// What to run: everything (`make bench`), or only the cold starts of another build's packages
+/// (`cppo-bench --cold-starts-only --packages DIR`), which prints its table and writes no file.
+struct Options {
+    packages: Option<PathBuf>,
+    cold_starts_only: bool,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options { packages: None, cold_starts_only: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--packages" => options.packages = Some(args.next().ok_or("--packages needs a folder")?.into()),
+            "--cold-starts-only" => options.cold_starts_only = true,
+            other => return Err(format!("unknown argument {other}; usage: cppo-bench [--cold-starts-only] [--packages DIR]")),
+        }
+    }
+    Ok(options)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let started = Instant::now();
@@ -37,14 +57,20 @@ fn root() -> PathBuf {
 }
 
 async fn run() -> Result<Results, String> {
+    let options = options()?;
     let root = root();
+    let packages = options.packages.clone().unwrap_or_else(|| cold::packages(&root));
     let moto = Moto::start(&root).await?;
     let mut results = Results::default();
 
     let stack = Stack::start(&moto.url, "bench-main").await?;
     let cast = Cast::new(&stack).await?;
+    if options.cold_starts_only {
+        step("cold starts and memory", cold_starts(&root, &packages, &stack, &cast, &mut results)).await?;
+        return Ok(results);
+    }
     step("round trips and own time of every route", per_operation(&stack, &cast, &mut results)).await?;
-    step("cold starts and memory", cold_starts(&root, &stack, &cast, &mut results)).await?;
+    step("cold starts and memory", cold_starts(&root, &packages, &stack, &cast, &mut results)).await?;
 
     let bin_dir = std::env::current_exe().map_err(|e| e.to_string())?.parent().map(Path::to_path_buf).ok_or("no binary folder")?;
     results.load = step("load through the local gateway", load::measure(&bin_dir, &moto.url)).await?;
@@ -88,11 +114,11 @@ async fn per_operation(stack: &Stack, cast: &Cast, results: &mut Results) -> Res
     Ok(())
 }
 
-async fn cold_starts(root: &Path, stack: &Stack, cast: &Cast, results: &mut Results) -> Result<(), String> {
+async fn cold_starts(root: &Path, packages: &Path, stack: &Stack, cast: &Cast, results: &mut Results) -> Result<(), String> {
     let mut functions = environment::functions(root)?;
     functions.push(cold::FLOOR.to_string());
     for function in functions {
-        let figures = cold::measure(root, stack, cast, &function).await?;
+        let figures = cold::measure(packages, &root.join("target/bench"), stack, cast, &function).await?;
         let key = if function == cold::FLOOR { FLOOR_KEY.to_string() } else { function.clone() };
         eprintln!("bench:   {key}: init {:.2} ms, first invoke {:.2} ms", figures.init_ms, figures.first_invoke_ms);
         results.init_ms.insert(key.clone(), rounded(figures.init_ms));

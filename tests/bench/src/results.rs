@@ -67,18 +67,37 @@ impl Results {
             ));
         }
         line(&mut out, format!("limits: init <= {limit:.2} ms (3 x floor), package <= 5 MB, peak RSS <= 40 MiB\n"));
-        line(&mut out, format!("{:<34} {:>6} {:>8}  calls of a typical request", "operation", "trips", "own us"));
+        if !self.round_trips.is_empty() {
+            self.operations_table(&mut out);
+        }
+        if !self.sweep.is_empty() {
+            self.sweep_table(&mut out);
+        }
+        if self.load.requests > 0 {
+            self.load_line(&mut out);
+        }
+        out
+    }
+
+    fn operations_table(&self, out: &mut String) {
+        line(out, format!("{:<34} {:>6} {:>8}  calls of a typical request", "operation", "trips", "own us"));
         for (operation, trips) in &self.round_trips {
             let own = self.own_time_us.get(operation).copied().unwrap_or(0.0);
-            line(&mut out, format!("{operation:<34} {trips:>6.1} {own:>8.0}  {}", self.calls.get(operation).map(String::as_str).unwrap_or_default()));
+            line(out, format!("{operation:<34} {trips:>6.1} {own:>8.0}  {}", self.calls.get(operation).map(String::as_str).unwrap_or_default()));
         }
-        line(&mut out, format!("\n{:>12} {:>6} {:>11} {:>14}  check", "table items", "due", "items read", "limit"));
+    }
+
+    fn sweep_table(&self, out: &mut String) {
+        line(out, format!("\n{:>12} {:>6} {:>11} {:>14}  check", "table items", "due", "items read", "limit"));
         for s in &self.sweep {
             let bound = 1.1 * s.due as f64 + 10.0;
-            line(&mut out, format!("{:>12} {:>6} {:>11} {:>14.0}  {}", s.table_items, s.due, s.items_read, bound, verdict(s.items_read as f64 <= bound)));
+            line(out, format!("{:>12} {:>6} {:>11} {:>14.0}  {}", s.table_items, s.due, s.items_read, bound, verdict(s.items_read as f64 <= bound)));
         }
+    }
+
+    fn load_line(&self, out: &mut String) {
         let load = &self.load;
-        line(&mut out, format!("\nload: {} requests, {} errors, p50 {:.1} ms, p99 {:.1} ms, {:.1} requests/s  {}",
+        line(out, format!("\nload: {} requests, {} errors, p50 {:.1} ms, p99 {:.1} ms, {:.1} requests/s  {}",
             load.requests,
             load.errors,
             load.p50_ms,
@@ -86,6 +105,39 @@ impl Results {
             load.rps,
             verdict(load.errors == 0)
         ));
-        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results(init: f64, floor: f64) -> Results {
+        let mut r = Results::default();
+        r.init_ms.insert(FLOOR_KEY.into(), floor);
+        r.init_ms.insert("query".into(), init);
+        r.package_bytes.insert("query".into(), 4_200_000);
+        r.peak_rss_kib.insert("query".into(), 11_000);
+        r.calls.insert("GET /offers/{id}".into(), "GetItem".into());
+        r.round_trips.insert("GET /offers/{id}".into(), 1.0);
+        r
+    }
+
+    #[test]
+    fn the_file_has_exactly_the_issues_keys() {
+        let json = serde_json::to_value(results(3.0, 1.5)).unwrap_or_default();
+        let keys: Vec<&str> = json.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        let mut expected = vec!["first_invoke_ms", "init_ms", "load", "own_time_us", "package_bytes", "peak_rss_kib", "round_trips", "sweep"];
+        expected.sort_unstable();
+        let mut keys = keys;
+        keys.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(json["load"].as_object().map(|o| o.len()), Some(5));
+    }
+
+    #[test]
+    fn a_function_slower_than_three_floors_is_flagged() {
+        assert!(results(4.6, 1.5).table().lines().any(|l| l.starts_with("query") && l.ends_with("OVER")));
+        assert!(results(4.6, 1.6).table().lines().any(|l| l.starts_with("query") && l.ends_with("ok")));
     }
 }
