@@ -79,10 +79,9 @@ impl Store {
         keep: impl Fn(&T) -> bool,
     ) -> Result<Page<T>, StoreError> {
         let mut positions = positions;
-        let mut buffers = Vec::with_capacity(streams.len());
-        for (stream, position) in streams.iter().zip(&positions) {
-            buffers.push(self.fetch(stream, position, limit).await?);
-        }
+        // The sides are independent: read them side by side, one round trip of latency in all.
+        let fetches = streams.iter().zip(&positions).map(|(stream, position)| self.fetch(stream, position, limit));
+        let mut buffers = futures_util::future::try_join_all(fetches).await?;
         let mut items = Vec::new();
         while items.len() < limit {
             // Stop where a side that may hold newer items has nothing buffered: the next page resumes there.
