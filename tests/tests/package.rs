@@ -59,3 +59,12 @@ async fn a_packaged_function_answers_an_api_gateway_event_under_the_runtime_api(
     assert_eq!((body["opportunityId"].as_str(), body["status"].as_str()), (Some(opportunity_id.as_str()), Some("active")));
     assert_eq!(body["wholesale"]["products"][0]["dimensions"][0]["wholesalePrice"], "80");
 }
+
+/// The read a function makes at init on AWS to open its DynamoDB connection is a valid request
+/// for the table's key schema (a malformed one would still open the connection, but log a warning
+/// on every cold start).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_init_warm_up_read_is_valid_for_the_table() {
+    let stack = Stack::start().await;
+    stack.running.gateway.app.store.warm_up().await.expect("the warm-up read succeeds");
+}

@@ -6,6 +6,8 @@ use cppo_domain::catalog;
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::opportunity::{create, CreateContext, CreateOpportunityInput, Opportunity, CREATE_FIELDS};
+use cppo_domain::product::Product;
+use cppo_domain::seller::Seller;
 use cppo_domain::AccountId;
 use cppo_platform::api::path_id;
 use cppo_platform::http::{from_value, unknown_route, ApiError, ApiRequest};
@@ -48,23 +50,29 @@ async fn clone_opportunity(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Valu
 async fn import_change_set(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
     let change_set: Value = req.body()?;
     let imported = catalog::import(&change_set)?;
-    let product_id = imported.product_id.as_str();
-    let (_, products) = if IdKind::Product.is_valid(product_id) {
-        app.store.sellers_and_products(&[], &[product_id.to_string()]).await?
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let own = products.iter().find(|p| p.seller_account_id == req.caller);
-    create_opportunities(app, req, from_value(imported.create_body(own)?)?).await
+    // The change set names everything the create reads (the reseller, the product, and the ISV is
+    // the caller), so one batch read serves the import (the ISV's own product) and the create.
+    let sellers: Vec<AccountId> = AccountId::parse(imported.reseller_account_id()).into_iter().chain([req.caller.clone()]).collect();
+    let products: Vec<String> = [imported.product_id.clone()].into_iter().filter(|p| IdKind::Product.is_valid(p)).collect();
+    let found = app.store.sellers_and_products(&sellers, &products).await?;
+    let own = found.1.iter().find(|p| p.seller_account_id == req.caller);
+    let input = from_value(imported.create_body(own)?)?;
+    create_from(app, req, input, found).await
 }
 
 async fn create_opportunities(app: &App, req: &ApiRequest<'_>, input: CreateOpportunityInput) -> Result<(u16, Value), ApiError> {
-    let now = app.now();
     // One batch read: the ISV itself, the resellers and the products the body names.
     let mut sellers: Vec<AccountId> = input.reseller_account_ids.iter().take(MAX_NAMED).filter_map(|r| AccountId::parse(r)).collect();
     sellers.push(req.caller.clone());
     let products: Vec<String> = input.product_ids.iter().take(MAX_NAMED).filter(|p| IdKind::Product.is_valid(p)).cloned().collect();
-    let (found_sellers, found_products) = app.store.sellers_and_products(&sellers, &products).await?;
+    let found = app.store.sellers_and_products(&sellers, &products).await?;
+    create_from(app, req, input, found).await
+}
+
+/// The create itself, given the sellers and products read for it.
+async fn create_from(app: &App, req: &ApiRequest<'_>, input: CreateOpportunityInput, found: (Vec<Seller>, Vec<Product>)) -> Result<(u16, Value), ApiError> {
+    let now = app.now();
+    let (found_sellers, found_products) = found;
     let isv = found_sellers.iter().find(|s| s.account_id == req.caller);
     let ids = input.reseller_account_ids.iter().map(|_| app.new_id(IdKind::Opportunity)).collect();
     let ctx = CreateContext { isv, isv_account_id: &req.caller, resellers: &found_sellers, products: &found_products, now, opportunity_ids: ids };

@@ -10,7 +10,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use cppo_domain::event::Event;
 use cppo_domain::opportunity::Opportunity;
 use cppo_platform::mailer::{Email, MAX_RECIPIENTS};
-use cppo_platform::store::OPPORTUNITY;
+use cppo_domain::seller::Seller;
 use cppo_platform::App;
 
 pub use compose::{compose, Group};
@@ -32,13 +32,9 @@ pub async fn handle(app: &App, event: SqsEvent) -> SqsBatchResponse {
 async fn process(app: &App, body: &str) -> Result<(), String> {
     let event: Event = serde_json::from_str(body).map_err(|e| format!("not an event: {e}"))?;
     let mailer = app.mailer.as_ref().ok_or("no sender configured")?;
-    let opportunity = app
-        .store
-        .load::<Opportunity>(OPPORTUNITY, &event.opportunity_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .map(|o| o.value);
-    for (group, email) in emails(app, &event, opportunity.as_ref()).await? {
+    let reseller = event.event_type.audience().reseller.then_some(&event.reseller_account_id);
+    let (opportunity, reseller) = app.store.opportunity_and_seller(&event.opportunity_id, reseller).await.map_err(|e| e.to_string())?;
+    for (group, email) in emails(&event, opportunity.as_ref(), reseller.as_ref()) {
         if !app.store.claim_email(&event.event_id, &group, app.now()).await.map_err(|e| e.to_string())? {
             tracing::info!(event_id = %event.event_id, group, "email already sent for this event");
             continue;
@@ -59,7 +55,7 @@ async fn process(app: &App, body: &str) -> Result<(), String> {
 
 /// The messages an event calls for: the ISV's stakeholders in groups of at most 10, and the
 /// reseller's contact on its own.
-async fn emails(app: &App, event: &Event, opportunity: Option<&Opportunity>) -> Result<Vec<(String, Email)>, String> {
+fn emails(event: &Event, opportunity: Option<&Opportunity>, reseller: Option<&Seller>) -> Vec<(String, Email)> {
     let audience = event.event_type.audience();
     let mut out = Vec::new();
     if audience.stakeholders {
@@ -69,10 +65,9 @@ async fn emails(app: &App, event: &Event, opportunity: Option<&Opportunity>) -> 
         }
     }
     if audience.reseller {
-        let reseller = app.store.seller(&event.reseller_account_id).await.map_err(|e| e.to_string())?;
-        if let Some(contact) = reseller.and_then(|s| s.value.contact_email) {
+        if let Some(contact) = reseller.and_then(|s| s.contact_email.clone()) {
             out.push(("reseller".to_string(), compose(event, Group::Reseller, opportunity, vec![contact])));
         }
     }
-    Ok(out)
+    out
 }

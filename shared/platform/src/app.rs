@@ -8,6 +8,17 @@ use crate::store::Store;
 use aws_config::SdkConfig;
 use std::sync::Arc;
 
+/// How long init waits for the warm-up read before leaving the connection to the first request.
+const WARM_UP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether opening the connection at init pays. Over HTTPS (AWS itself) it does: the TLS handshake
+/// is most of a cold first request (public figures for a 128 MB function: 912 ms lazily, 21 ms when
+/// opened at init, where Lambda runs the handshake far faster than a small function's invocation
+/// can). Over plain HTTP (a local emulator) there is no handshake to move, only a round trip to add.
+pub fn warm_up_pays(endpoint_url: Option<&str>) -> bool {
+    endpoint_url.is_none_or(|url| url.starts_with("https://"))
+}
+
 #[derive(Clone)]
 pub struct App {
     pub config: Config,
@@ -40,7 +51,21 @@ impl App {
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::from_env().http_client(crate::https::client()).load().await;
-        Ok(App::new(&sdk, config, Arc::new(SystemClock)))
+        let app = App::new(&sdk, config, Arc::new(SystemClock));
+        if warm_up_pays(sdk.endpoint_url()) {
+            app.warm_up().await;
+        }
+        Ok(app)
+    }
+
+    /// Opens the DynamoDB connection, every request's first call, before the first request.
+    /// A failure only leaves that to the first request, as without a warm-up.
+    async fn warm_up(&self) {
+        match tokio::time::timeout(WARM_UP_PATIENCE, self.store.warm_up()).await {
+            Ok(Ok(())) => tracing::debug!("DynamoDB connection opened at init"),
+            Ok(Err(error)) => tracing::warn!(%error, "warm-up read failed; the first request opens the connection"),
+            Err(_) => tracing::warn!("warm-up read timed out; the first request opens the connection"),
+        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -69,4 +94,16 @@ where
         async move { handler(app, event.payload).await }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::warm_up_pays;
+
+    #[test]
+    fn the_connection_is_warmed_for_aws_and_left_lazy_for_a_local_emulator() {
+        assert!(warm_up_pays(None), "the SDK's own endpoints are HTTPS");
+        assert!(warm_up_pays(Some("https://dynamodb.eu-west-1.amazonaws.com")));
+        assert!(!warm_up_pays(Some("http://127.0.0.1:5000")));
+    }
 }

@@ -42,7 +42,15 @@ async fn main() -> ExitCode {
         Ok(results) => {
             println!("{}", results.table());
             println!("bench: {:.0} s", started.elapsed().as_secs_f64());
-            ExitCode::SUCCESS
+            let broken = results.broken();
+            for problem in &broken {
+                eprintln!("bench: {problem}");
+            }
+            if broken.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(message) => {
             eprintln!("bench: {message}");

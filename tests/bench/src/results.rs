@@ -48,6 +48,23 @@ impl Results {
         self.init_ms.get(FLOOR_KEY).copied().unwrap_or(0.0)
     }
 
+    /// What fails `make bench`: the figures that do not depend on the machine's speed (a failed
+    /// request, a sweep reading more than what is due, a package over the limit). Timings are
+    /// printed and judged in the table, never failed on.
+    pub fn broken(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.load.errors > 0 {
+            out.push(format!("{} of the load run's requests failed", self.load.errors));
+        }
+        for s in self.sweep.iter().filter(|s| s.items_read as f64 > 1.1 * s.due as f64 + 10.0) {
+            out.push(format!("the sweep read {} items for {} due in a table of {}", s.items_read, s.due, s.table_items));
+        }
+        for (function, bytes) in self.package_bytes.iter().filter(|(_, b)| **b > MAX_PACKAGE_BYTES) {
+            out.push(format!("{function}'s package is {bytes} bytes"));
+        }
+        out
+    }
+
     /// Every figure as a table, each beside the limit the issue sets.
     pub fn table(&self) -> String {
         let mut out = String::new();
@@ -133,6 +150,15 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(keys, expected);
         assert_eq!(json["load"].as_object().map(|o| o.len()), Some(5));
+    }
+
+    #[test]
+    fn failed_requests_and_a_sweep_reading_the_table_break_the_run() {
+        let mut r = results(3.0, 1.5);
+        assert!(r.broken().is_empty());
+        r.load.errors = 2;
+        r.sweep.push(crate::sweep::Scaling { table_items: 10_000, due: 100, items_read: 10_000 });
+        assert_eq!(r.broken().len(), 2, "{:?}", r.broken());
     }
 
     #[test]

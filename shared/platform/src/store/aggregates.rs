@@ -127,6 +127,11 @@ pub fn agreements_accepted(caller: &AccountId, sides: &[Index], from: NaiveDate,
 }
 
 impl Store {
+    /// Opens the connection to DynamoDB (DNS, TCP, TLS) with a read of a key nothing is stored at.
+    pub async fn warm_up(&self) -> Result<(), StoreError> {
+        self.client.get_item().table_name(&self.table).key("pk", s("WARM-UP")).key("sk", s("WARM-UP")).send().await.map(|_| ()).map_err(classify)
+    }
+
     pub async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<Versioned<T>>, StoreError> {
         match self.get(&pk(kind, id), kind).await? {
             Some(item) => parse(item).map(Some),
@@ -149,6 +154,22 @@ impl Store {
             match string_attr(&item, "kind") {
                 Some(SELLER) => found.0.push(parse(item)?.value),
                 Some(PRODUCT) => found.1.push(parse(item)?.value),
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// What an event's emails need, in one batch read: its opportunity (for the stakeholders and
+    /// the terms) and, when asked for, the reseller's seller record (for its contact).
+    pub async fn opportunity_and_seller(&self, opportunity_id: &str, seller: Option<&AccountId>) -> Result<(Option<Opportunity>, Option<Seller>), StoreError> {
+        let mut keys = vec![(pk(OPPORTUNITY, opportunity_id), OPPORTUNITY)];
+        keys.extend(seller.map(|a| (pk(SELLER, a.as_str()), SELLER)));
+        let mut found = (None, None);
+        for item in self.batch_get(keys).await? {
+            match string_attr(&item, "kind") {
+                Some(OPPORTUNITY) => found.0 = Some(parse(item)?.value),
+                Some(SELLER) => found.1 = Some(parse(item)?.value),
                 _ => {}
             }
         }
