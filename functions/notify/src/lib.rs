@@ -9,8 +9,8 @@ mod compose;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use cppo_domain::event::Event;
 use cppo_domain::opportunity::Opportunity;
-use cppo_platform::mailer::{Email, MAX_RECIPIENTS};
 use cppo_domain::seller::Seller;
+use cppo_platform::mailer::{Email, MAX_RECIPIENTS};
 use cppo_platform::App;
 
 pub use compose::{compose, Group};

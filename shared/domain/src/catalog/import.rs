@@ -191,13 +191,13 @@ impl Imported {
         Ok(())
     }
 
-    /// The create body, given the product the change set names (when it is the caller's): a
-    /// dimension the rate card leaves out keeps its list price.
     /// The reseller the change set authorizes, as written there.
     pub fn reseller_account_id(&self) -> &str {
         &self.reseller_account_id
     }
 
+    /// The create body, given the product the change set names (when it is the caller's): a
+    /// dimension the rate card leaves out keeps its list price.
     pub fn create_body(&self, product: Option<&Product>) -> DomainResult<Value> {
         let currency = match &self.pricing {
             Some(Pricing::RateCard { currency, .. } | Pricing::Grants { currency, .. }) => currency.as_deref(),

@@ -129,7 +129,7 @@ pub fn agreements_accepted(caller: &AccountId, sides: &[Index], from: NaiveDate,
 impl Store {
     /// Opens the connection to DynamoDB (DNS, TCP, TLS) with a read of a key nothing is stored at.
     pub async fn warm_up(&self) -> Result<(), StoreError> {
-        self.client.get_item().table_name(&self.table).key("pk", s("WARM-UP")).key("sk", s("WARM-UP")).send().await.map(|_| ()).map_err(classify)
+        self.get("WARM-UP", "WARM-UP").await.map(|_| ())
     }
 
     pub async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<Versioned<T>>, StoreError> {
