@@ -1,19 +1,33 @@
-"""moto in server mode, one request at a time.
+"""moto in server mode, as close to AWS as the local stack needs it.
 
-moto's own server is threaded, and its DynamoDB transactions are not isolated from requests
-running beside them: it checks conditions without a lock and rolls back by restoring a snapshot
-of the whole table, which can erase a concurrent writer's items. Real DynamoDB is atomic, so the
-local stack serializes requests to behave like it.
+- Atomic writes, concurrent everything else. moto's server is threaded, and its DynamoDB writes
+  are not isolated from requests running beside them: a transaction checks conditions without a
+  lock and rolls back by restoring what it saved, which can erase a concurrent writer's items or
+  show a reader half a transaction. Real DynamoDB is atomic and serializable per item, so each
+  table here has a readers-writer lock: writes to it (puts, updates, deletes, batches,
+  transactions) run one at a time, reads of it run side by side but never during a write, and
+  other tables, queues, email and IAM are not locked at all. Races in the tests therefore race.
+- A transaction saves only the items it touches and restores those when it is cancelled (moto
+  deep-copies the whole table, seconds at 50,000 items).
+- IAM enforced: with CPPO_IAM_TEMPLATE set to the SAM template, every request must be signed by a
+  known IAM user (moto's INITIAL_NO_AUTH_ACTION_COUNT=0), and the launcher creates, in-process, an
+  admin user whose keys are AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (`local`/`local` for the local
+  stack and the tests' own set-up) and one user per function, `local-<binary>` with access key
+  and secret `local-<binary>`, allowed exactly the actions of its role's policy in the template.
+  moto checks actions, not resources (the tests match resources themselves), and it checks a
+  transaction as `dynamodb:TransactWriteItems`, where AWS checks each item's action: a user whose
+  policy allows writing items is also given that one action here, and nothing else is added.
 
-That snapshot is also a deep copy of the whole table for every item of every transaction, which
-makes a transaction's cost grow with the table (seconds at 50,000 items). Here a transaction saves
-only the items it touches and restores those when it is cancelled. Usage: moto_server.py HOST PORT
+Usage: moto_server.py HOST PORT
 """
 
 import copy
+import io
+import json
 import os
 import sys
 import threading
+from collections import defaultdict
 
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -77,23 +91,169 @@ def transactions_save_what_they_touch():
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
-def serialized(app):
-    lock = threading.Lock()
+DYNAMODB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables", "DescribeTimeToLive"}
+DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+class ReadersWriter:
+    """Many readers or one writer; a waiting writer holds new readers back, so writes never starve."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    def acquire(self, write):
+        with self._cond:
+            if write:
+                self._writers_waiting += 1
+                self._cond.wait_for(lambda: not self._writing and self._readers == 0)
+                self._writers_waiting -= 1
+                self._writing = True
+            else:
+                self._cond.wait_for(lambda: not self._writing and self._writers_waiting == 0)
+                self._readers += 1
+
+    def release(self, write):
+        with self._cond:
+            if write:
+                self._writing = False
+            else:
+                self._readers -= 1
+            self._cond.notify_all()
+
+
+def tables_of(operation, body):
+    """The tables a DynamoDB request names, sorted so that locks are always taken in one order."""
+    names = set()
+    if body.get("TableName"):
+        names.add(body["TableName"])
+    names.update((body.get("RequestItems") or {}).keys())
+    for entry in body.get("TransactItems") or []:
+        for op in entry.values():
+            if isinstance(op, dict) and op.get("TableName"):
+                names.add(op["TableName"])
+    return sorted(names)
+
+
+# The bytes of the request this thread is serving, as they came: see `signatures_over_raw_bodies`.
+REQUEST = threading.local()
+
+
+def signatures_over_raw_bodies():
+    """moto verifies a signature over the body it re-encodes from the parsed form of a query-protocol
+    request (SES), which differs from what the Rust SDK sent and signed; AWS signs and checks the
+    bytes sent. Checked here over those bytes."""
+    from moto.iam.access_control import IAMRequest
+
+    create = IAMRequest._create_aws_request
+
+    def create_aws_request(self):
+        request = create(self)
+        raw = getattr(REQUEST, "body", None)
+        if raw:
+            request.data = raw
+        return request
+
+    IAMRequest._create_aws_request = create_aws_request
+
+
+def table_locked(app):
+    """Each DynamoDB request under its tables' locks; every other request as it comes."""
+    locks = defaultdict(ReadersWriter)
+    guard = threading.Lock()
 
     def call(environ, start_response):
-        with lock:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        REQUEST.body = raw
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith("DynamoDB_"):
+            return app(environ, start_response)
+        operation = target.split(".")[-1]
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {}
+        write = operation not in DYNAMODB_READS
+        with guard:
+            held = [locks[name] for name in tables_of(operation, body)]
+        for lock in held:
+            lock.acquire(write)
+        try:
             # Consume the whole response inside the lock: moto may build it lazily.
             return list(app(environ, start_response))
+        finally:
+            for lock in reversed(held):
+                lock.release(write)
 
     return call
+
+
+def policy_actions(template_path):
+    """{binary: [actions]} of every function's inline policy in the SAM template."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # CloudFormation's short forms (!Ref, !GetAtt, !Sub, ...): only actions are read here.
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    with open(template_path) as f:
+        template = yaml.load(f, Loader=Loader)
+    out = {}
+    for resource in (template.get("Resources") or {}).values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        binary = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
+        actions = []
+        for policy in (resource.get("Properties") or {}).get("Policies") or []:
+            for statement in (policy or {}).get("Statement") or []:
+                if statement.get("Effect") == "Allow":
+                    found = statement.get("Action") or []
+                    actions.extend([found] if isinstance(found, str) else found)
+        out[binary] = actions
+    return out
+
+
+ITEM_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+
+
+def create_user(backend, name, key, secret, actions):
+    backend.create_user(region_name="us-east-1", user_name=name)
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions or ["none:Nothing"], "Resource": "*"}]}
+    backend.put_user_policy(name, "policy", json.dumps(document))
+    access_key = backend.create_access_key(name)
+    access_key.access_key_id = key
+    access_key.secret_access_key = secret
+
+
+def enforce_iam(template_path):
+    from moto import settings
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    admin_key = os.environ.get("AWS_ACCESS_KEY_ID") or "local"
+    admin_secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or "local"
+    create_user(backend, "local-admin", admin_key, admin_secret, ["*"])
+    for binary, actions in policy_actions(template_path).items():
+        moto_quirk = ["dynamodb:TransactWriteItems"] if ITEM_WRITES & set(actions) else []
+        create_user(backend, f"local-{binary}", f"local-{binary}", f"local-{binary}", actions + moto_quirk)
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 
 
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     transactions_save_what_they_touch()
+    if os.environ.get("CPPO_IAM_TEMPLATE"):
+        enforce_iam(os.environ["CPPO_IAM_TEMPLATE"])
+        signatures_over_raw_bodies()
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, serialized(app), threaded=True, request_handler=MotoRequestHandler)
+    run_simple(host, port, table_locked(app), threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

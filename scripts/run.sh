@@ -19,7 +19,8 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 mkdir -p .local
-.venv/bin/python scripts/moto_server.py 127.0.0.1 "$MOTO_PORT" > .local/moto.log 2>&1 &
+# IAM enforced: each function runs as a user with its template role's actions (moto_server.py).
+CPPO_IAM_TEMPLATE=infra/template.yaml .venv/bin/python scripts/moto_server.py 127.0.0.1 "$MOTO_PORT" > .local/moto.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null 2>&1 && break

@@ -5,7 +5,7 @@ use cppo_domain::agreement::Agreement;
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
-use cppo_platform::api::{path_id, until_committed, Step};
+use cppo_platform::api::{commit, path_id, until_committed, Step};
 use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
 use cppo_platform::store::{agreement_item, event_item, offer_item, Write, AGREEMENT, OFFER};
@@ -26,7 +26,7 @@ async fn accept(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErro
     req.empty_body()?;
     let id = path_id(req, "id", IdKind::Offer, "offer")?;
     let agreement_id = app.new_id(IdKind::Agreement);
-    let (agreement, event) = until_committed(|| async {
+    let (body, event) = until_committed(|| async {
         let read = app.store.load::<Offer>(OFFER, id).await?.ok_or_else(|| ApiError::NotFound(format!("no offer {id}")))?;
         let now = app.now();
         let (accepted, agreement) = read.value.accept(&req.caller, agreement_id.clone(), &app.config.fees, now)?;
@@ -38,24 +38,24 @@ async fn accept(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErro
             Write::Create(event_item(&event)?),
         ];
         if let Some(previous) = &agreement.previous_agreement_id {
-            writes.push(replace_previous(app, previous, now).await?);
+            writes.push(replace_previous(app, previous, &agreement, now).await?);
         }
-        app.store.transact(writes).await?;
-        Ok((agreement, event))
+        let body = agreement.view(&req.caller, now);
+        commit(app, req, writes, 201, &body).await?;
+        Ok((body, event))
     })
     .await?;
-    let now = app.now();
-    app.outbox.deliver(&app.store, std::slice::from_ref(&event), now).await;
-    Ok((201, agreement.view(&req.caller, now)))
+    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
+    Ok((201, body))
 }
 
 /// The write that marks the agreement an amendment or renewal replaces, in the same transaction.
-async fn replace_previous(app: &App, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Write, Step> {
+async fn replace_previous(app: &App, id: &str, successor: &Agreement, now: chrono::DateTime<chrono::Utc>) -> Result<Write, Step> {
     let read = app
         .store
         .load::<Agreement>(AGREEMENT, id)
         .await?
         .ok_or_else(|| ApiError::Conflict(format!("agreement {id}, which this offer replaces, no longer exists")))?;
-    let replaced = read.value.replace(now)?;
+    let replaced = read.value.replace(successor, now)?;
     Ok(Write::Replace(agreement_item(&replaced, read.version + 1)?, read.version))
 }

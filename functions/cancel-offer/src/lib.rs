@@ -4,7 +4,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
-use cppo_platform::api::{path_id, until_committed};
+use cppo_platform::api::{commit, path_id, until_committed};
 use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
 use cppo_platform::store::{event_item, offer_item, Write, OFFER};
@@ -24,19 +24,18 @@ pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2ht
 async fn cancel(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
     req.empty_body()?;
     let id = path_id(req, "id", IdKind::Offer, "offer")?;
-    let (offer, event) = until_committed(|| async {
+    let (body, event) = until_committed(|| async {
         let read = app.store.load::<Offer>(OFFER, id).await?.ok_or_else(|| ApiError::NotFound(format!("no offer {id}")))?;
         let now = app.now();
         let cancelled = read.value.cancel(&req.caller, now)?;
         let reason = Some("the reseller cancelled the offer before the buyer accepted it".to_string());
         let event = Event::for_offer(EventType::OfferCancelled, &cancelled, app.new_id(IdKind::Event), now, reason);
-        app.store
-            .transact(vec![Write::Replace(offer_item(&cancelled, read.version + 1)?, read.version), Write::Create(event_item(&event)?)])
-            .await?;
-        Ok((cancelled, event))
+        let writes = vec![Write::Replace(offer_item(&cancelled, read.version + 1)?, read.version), Write::Create(event_item(&event)?)];
+        let body = cancelled.view(&req.caller, now);
+        commit(app, req, writes, 200, &body).await?;
+        Ok((body, event))
     })
     .await?;
-    let now = app.now();
-    app.outbox.deliver(&app.store, std::slice::from_ref(&event), now).await;
-    Ok((200, offer.view(&req.caller, now)))
+    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
+    Ok((200, body))
 }

@@ -9,7 +9,7 @@ use cppo_domain::opportunity::{create, CreateContext, CreateOpportunityInput, Op
 use cppo_domain::product::Product;
 use cppo_domain::seller::Seller;
 use cppo_domain::AccountId;
-use cppo_platform::api::path_id;
+use cppo_platform::api::{commit, path_id};
 use cppo_platform::http::{from_value, unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
 use cppo_platform::store::{event_item, opportunity_item, Write, OPPORTUNITY};
@@ -88,7 +88,8 @@ async fn create_from(app: &App, req: &ApiRequest<'_>, input: CreateOpportunityIn
     for e in &events {
         writes.push(Write::Create(event_item(e)?));
     }
-    app.store.transact(writes).await?;
+    let body = json!({ "items": opportunities.iter().map(|o| o.view(now)).collect::<Vec<_>>() });
+    commit(app, req, writes, 201, &body).await?;
     app.outbox.deliver(&app.store, &events, now).await;
-    Ok((201, json!({ "items": opportunities.iter().map(|o| o.view(now)).collect::<Vec<_>>() })))
+    Ok((201, body))
 }

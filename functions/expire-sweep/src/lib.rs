@@ -1,16 +1,18 @@
 //! The scheduled sweep: expires what has fallen due and re-sends events SQS never got.
 //!
-//! It reads only the sparse due index up to now, a page at a time. Each item is settled on its
-//! own, conditionally, so a sweep cut off midway (or racing another) resumes without harm.
+//! It reads only the sparse due index up to now, each of its partitions a page of keys at a time,
+//! then those items themselves. Each item is settled on its own, conditionally, so a sweep cut
+//! off midway (or racing another) resumes without harm, and one it cannot settle is logged and
+//! skipped: it stays due, and the next sweep tries it again.
 
 use cppo_domain::agreement::Agreement;
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
-use cppo_domain::opportunity::Opportunity;
+use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_platform::store::{
-    agreement_item, event_item, offer_item, opportunity_item, parse_item, string_attr, Item, StoreError, Versioned, Write, AGREEMENT, EVENT,
-    OFFER, OPPORTUNITY,
+    agreement_item, due_shards, event_item, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError, Versioned, Write, AGREEMENT,
+    EVENT, OFFER, OPPORTUNITY,
 };
 use cppo_platform::App;
 use serde::Serialize;
@@ -28,6 +30,8 @@ pub struct SweepReport {
     pub expired: Expired,
     pub events_resent: u64,
     pub items_read: u64,
+    /// Items that could not be settled this time; each was logged and stays due.
+    pub skipped: u64,
 }
 
 const PAGE: i32 = 100;
@@ -35,20 +39,33 @@ const PAGE: i32 = 100;
 pub async fn sweep(app: &App) -> Result<SweepReport, StoreError> {
     let now = app.now();
     let mut report = SweepReport::default();
-    let mut start = None;
-    loop {
-        let (items, next) = app.store.due(now, PAGE, start).await?;
-        report.items_read += items.len() as u64;
-        for item in items {
-            settle(app, item, &mut report).await?;
-        }
-        match next {
-            Some(key) => start = Some(key),
-            None => break,
+    for shard in due_shards() {
+        let mut start = None;
+        loop {
+            let (keys, next) = app.store.due(&shard, now, PAGE, start).await?;
+            let items = app.store.items_at(&keys).await?;
+            report.items_read += items.len() as u64;
+            for item in items {
+                settle_or_skip(app, item, &mut report).await;
+            }
+            match next {
+                Some(key) => start = Some(key),
+                None => break,
+            }
         }
     }
     tracing::info!(?report, "sweep finished");
     Ok(report)
+}
+
+/// Settles one item; a failure is logged with the item's key and counted, never a reason to
+/// stop the rest.
+async fn settle_or_skip(app: &App, item: Item, report: &mut SweepReport) {
+    let key = string_attr(&item, "pk").unwrap_or_default().to_string();
+    if let Err(error) = settle(app, item, report).await {
+        tracing::error!(item = %key, %error, "could not settle a due item; skipped until the next sweep");
+        report.skipped += 1;
+    }
 }
 
 async fn settle(app: &App, item: Item, report: &mut SweepReport) -> Result<(), StoreError> {
@@ -78,7 +95,7 @@ async fn expire_opportunity(app: &App, read: Versioned<Opportunity>) -> Result<u
     let Some(expired) = read.value.expire(now) else { return Ok(0) };
     let reason = Some("its end date has passed; no new offers can be made from it".to_string());
     let event = Event::for_opportunity(EventType::OpportunityExpired, &expired, app.new_id(IdKind::Event), now, reason);
-    commit(app, Write::Replace(opportunity_item(&expired, read.version + 1)?, read.version), event).await
+    commit(app, opportunity_moved(&expired, OpportunityStatus::Active)?, event).await
 }
 
 async fn expire_offer(app: &App, read: Versioned<Offer>) -> Result<u64, StoreError> {

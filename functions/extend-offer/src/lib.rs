@@ -6,10 +6,10 @@ use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::{extend, ExtendOfferInput};
 use cppo_domain::opportunity::Opportunity;
-use cppo_platform::api::until_committed;
+use cppo_platform::api::{commit, until_committed};
 use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
-use cppo_platform::store::{event_item, offer_item, opportunity_item, Write, AGREEMENT, OPPORTUNITY};
+use cppo_platform::store::{event_item, offer_item, opportunity_counted, Write, AGREEMENT, OPPORTUNITY};
 use cppo_platform::App;
 use serde_json::Value;
 
@@ -35,7 +35,7 @@ async fn extend_offer(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), A
         Some(id) => app.store.load::<Agreement>(AGREEMENT, id).await?.map(|a| a.value),
         None => None,
     };
-    let (offer, event) = until_committed(|| async {
+    let (body, event) = until_committed(|| async {
         let read = app
             .store
             .load::<Opportunity>(OPPORTUNITY, opportunity_id)
@@ -44,17 +44,13 @@ async fn extend_offer(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), A
         let now = app.now();
         let (opportunity, offer) = extend(&input, &req.caller, &read.value, replaces.as_ref(), offer_id.clone(), now)?;
         let event = Event::for_offer(EventType::OfferExtended, &offer, app.new_id(IdKind::Event), now, None);
-        app.store
-            .transact(vec![
-                Write::Replace(opportunity_item(&opportunity, read.version + 1)?, read.version),
-                Write::Create(offer_item(&offer, 1)?),
-                Write::Create(event_item(&event)?),
-            ])
-            .await?;
-        Ok((offer, event))
+        // The opportunity is counted in place: offers made at once from it never conflict.
+        let writes = vec![opportunity_counted(&opportunity)?, Write::Create(offer_item(&offer, 1)?), Write::Create(event_item(&event)?)];
+        let body = offer.view(&req.caller, now);
+        commit(app, req, writes, 201, &body).await?;
+        Ok((body, event))
     })
     .await?;
-    let now = app.now();
-    app.outbox.deliver(&app.store, std::slice::from_ref(&event), now).await;
-    Ok((201, offer.view(&req.caller, now)))
+    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
+    Ok((201, body))
 }

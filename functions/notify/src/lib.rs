@@ -1,8 +1,12 @@
 //! notify: turns each event from the queue into the emails the contract lists, each sent once.
 //!
 //! Records are handled one by one; only those that failed are reported back, so SQS redelivers
-//! just them. Before sending, each (event, recipient group) is claimed with a conditional put, so
-//! a redelivered message never sends the same email twice.
+//! just them. Before sending, each (event, recipient group) is claimed for this attempt with a
+//! conditional put, so a redelivered message never sends an email that was sent. A claim another
+//! attempt still holds fails the record (SQS brings it back once that claim is stale), so no email
+//! is ever skipped for an attempt that died. The one duplicate left: an attempt that dies after
+//! SES accepted the message and before it recorded the send; that email goes out twice
+//! (at least once, never lost).
 
 mod compose;
 
@@ -10,7 +14,8 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use cppo_domain::event::Event;
 use cppo_domain::opportunity::Opportunity;
 use cppo_domain::seller::Seller;
-use cppo_platform::mailer::{Email, MAX_RECIPIENTS};
+use cppo_platform::mailer::{Email, Mailer, MAX_RECIPIENTS};
+use cppo_platform::store::{EmailClaim, StoreError};
 use cppo_platform::App;
 
 pub use compose::{compose, Group};
@@ -34,23 +39,37 @@ async fn process(app: &App, body: &str) -> Result<(), String> {
     let mailer = app.mailer.as_ref().ok_or("no sender configured")?;
     let reseller = event.event_type.audience().reseller.then_some(&event.reseller_account_id);
     let (opportunity, reseller) = app.store.opportunity_and_seller(&event.opportunity_id, reseller).await.map_err(|e| e.to_string())?;
+    let attempt = uuid::Uuid::new_v4().simple().to_string();
     for (group, email) in emails(&event, opportunity.as_ref(), reseller.as_ref()) {
-        if !app.store.claim_email(&event.event_id, &group, app.now()).await.map_err(|e| e.to_string())? {
-            tracing::info!(event_id = %event.event_id, group, "email already sent for this event");
-            continue;
-        }
-        match mailer.send(&email).await {
-            Ok(message_id) => {
-                tracing::info!(event_id = %event.event_id, group, message_id, "email sent");
-                app.store.complete_email(&event.event_id, &group, &message_id, app.now()).await.map_err(|e| e.to_string())?;
-            }
-            Err(error) => {
-                app.store.release_email(&event.event_id, &group).await.map_err(|e| e.to_string())?;
-                return Err(format!("SES refused the {group} email: {error}"));
-            }
+        match app.store.claim_email(&event.event_id, &group, &attempt, app.now()).await.map_err(|e| e.to_string())? {
+            EmailClaim::Taken => send(app, mailer, &event, &group, &attempt, &email).await?,
+            EmailClaim::Sent => tracing::info!(event_id = %event.event_id, group, "email already sent for this event"),
+            EmailClaim::Busy => return Err(format!("another attempt is sending the {group} email; retrying once its claim is stale")),
         }
     }
     Ok(())
+}
+
+/// Sends one claimed email and records it sent; a refused send gives the claim back.
+async fn send(app: &App, mailer: &Mailer, event: &Event, group: &str, attempt: &str, email: &Email) -> Result<(), String> {
+    match mailer.send(email).await {
+        Ok(message_id) => {
+            tracing::info!(event_id = %event.event_id, group, message_id, "email sent");
+            match app.store.complete_email(&event.event_id, group, attempt, &message_id, app.now()).await {
+                // Our claim went stale and another attempt took it: it may send again (at least once).
+                Err(StoreError::Conflict) => tracing::warn!(event_id = %event.event_id, group, "claim taken over while sending"),
+                other => other.map_err(|e| e.to_string())?,
+            }
+            Ok(())
+        }
+        Err(error) => {
+            match app.store.release_email(&event.event_id, group, attempt).await {
+                Err(StoreError::Conflict) => tracing::warn!(event_id = %event.event_id, group, "claim already taken over"),
+                other => other.map_err(|e| e.to_string())?,
+            }
+            Err(format!("SES refused the {group} email: {error}"))
+        }
+    }
 }
 
 /// The messages an event calls for: the ISV's stakeholders in groups of at most 10, and the

@@ -40,10 +40,10 @@ async fn list_opportunities(app: &App, req: &ApiRequest<'_>) -> Answer {
         Some(raw) => Some(OpportunityStatus::parse(raw).ok_or_else(|| ApiError::validation("status", "status must be active, expired, restricted or complete"))?),
     };
     let streams = party_streams(&req.caller, OPPORTUNITY, &[Index::ByIsv, Index::ByReseller]);
-    let (positions, limit) = page_request(req, &streams)?;
+    let list = page_request(req, &app.config, &streams)?;
     let now = app.now();
-    let page = app.store.list(&streams, positions, limit, |o: &Opportunity| status.is_none_or(|s| o.status(now) == s)).await?;
-    Ok((200, page_body(page, |o| o.view(now))))
+    let page = app.store.list(&streams, list.positions.clone(), list.limit, |o: &Opportunity| status.is_none_or(|s| o.status(now) == s)).await?;
+    Ok((200, page_body(page, &list, |o| o.view(now))))
 }
 
 async fn get_opportunity(app: &App, req: &ApiRequest<'_>) -> Answer {
@@ -56,10 +56,10 @@ async fn get_opportunity(app: &App, req: &ApiRequest<'_>) -> Answer {
 
 async fn list_offers(app: &App, req: &ApiRequest<'_>) -> Answer {
     let streams = party_streams(&req.caller, OFFER, ALL_SIDES);
-    let (positions, limit) = page_request(req, &streams)?;
+    let list = page_request(req, &app.config, &streams)?;
     let now = app.now();
-    let page = app.store.list(&streams, positions, limit, |_: &Offer| true).await?;
-    Ok((200, page_body(page, |o| o.view(&req.caller, now))))
+    let page = app.store.list(&streams, list.positions.clone(), list.limit, |_: &Offer| true).await?;
+    Ok((200, page_body(page, &list, |o| o.view(&req.caller, now))))
 }
 
 async fn get_offer(app: &App, req: &ApiRequest<'_>) -> Answer {
@@ -72,10 +72,10 @@ async fn get_offer(app: &App, req: &ApiRequest<'_>) -> Answer {
 
 async fn list_agreements(app: &App, req: &ApiRequest<'_>) -> Answer {
     let streams = party_streams(&req.caller, AGREEMENT, ALL_SIDES);
-    let (positions, limit) = page_request(req, &streams)?;
+    let list = page_request(req, &app.config, &streams)?;
     let now = app.now();
-    let page = app.store.list(&streams, positions, limit, |_: &Agreement| true).await?;
-    Ok((200, page_body(page, |a| a.view(&req.caller, now))))
+    let page = app.store.list(&streams, list.positions.clone(), list.limit, |_: &Agreement| true).await?;
+    Ok((200, page_body(page, &list, |a| a.view(&req.caller, now))))
 }
 
 async fn get_agreement(app: &App, req: &ApiRequest<'_>) -> Answer {
@@ -90,9 +90,9 @@ async fn get_agreement(app: &App, req: &ApiRequest<'_>) -> Answer {
 async fn sales_report(app: &App, req: &ApiRequest<'_>) -> Answer {
     let (from, to) = report::period(req.query("from"), req.query("to"))?;
     let streams = agreements_accepted(&req.caller, &[Index::ByIsv, Index::ByReseller], from, to);
-    let (positions, limit) = page_request(req, &streams)?;
-    let page = app.store.list(&streams, positions, limit, |_: &Agreement| true).await?;
-    Ok((200, page_body(page, |a| serde_json::to_value(report::row(a, &req.caller)).unwrap_or(Value::Null))))
+    let list = page_request(req, &app.config, &streams)?;
+    let page = app.store.list(&streams, list.positions.clone(), list.limit, |_: &Agreement| true).await?;
+    Ok((200, page_body(page, &list, |a| serde_json::to_value(report::row(a, &req.caller)).unwrap_or(Value::Null))))
 }
 
 /// The Catalog API change sets that would publish the opportunity, one per product (ISV only).

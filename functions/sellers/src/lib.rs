@@ -4,7 +4,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use cppo_domain::ids::IdKind;
 use cppo_domain::product::{Product, ProductInput};
 use cppo_domain::seller::{Seller, SellerInput};
-use cppo_platform::api::{page_body, page_request, path_id};
+use cppo_platform::api::{commit, page_body, page_request, path_id};
 use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
 use cppo_platform::store::{party_streams, product_item, resellers_stream, Index, Write, PRODUCT};
@@ -49,9 +49,9 @@ async fn get_seller(app: &App, req: &ApiRequest<'_>) -> Answer {
 
 async fn list_resellers(app: &App, req: &ApiRequest<'_>) -> Answer {
     let streams = [resellers_stream()];
-    let (positions, limit) = page_request(req, &streams)?;
-    let page = app.store.list(&streams, positions, limit, |s: &Seller| s.account_id != req.caller && s.registered).await?;
-    Ok((200, page_body(page, |s| json!({"accountId": s.account_id, "displayName": s.display_name}))))
+    let list = page_request(req, &app.config, &streams)?;
+    let page = app.store.list(&streams, list.positions.clone(), list.limit, |s: &Seller| s.account_id != req.caller && s.registered).await?;
+    Ok((200, page_body(page, &list, |s| json!({"accountId": s.account_id, "displayName": s.display_name}))))
 }
 
 async fn create_product(app: &App, req: &ApiRequest<'_>) -> Answer {
@@ -61,15 +61,16 @@ async fn create_product(app: &App, req: &ApiRequest<'_>) -> Answer {
         return Err(ApiError::Forbidden("only a registered seller can create products".into()));
     }
     let product = Product::create(app.new_id(IdKind::Product), req.caller.clone(), input, app.now())?;
-    app.store.put(Write::Create(product_item(&product)?)).await?;
-    Ok((201, to_json(&product)))
+    let body = to_json(&product);
+    commit(app, req, vec![Write::Create(product_item(&product)?)], 201, &body).await?;
+    Ok((201, body))
 }
 
 async fn list_products(app: &App, req: &ApiRequest<'_>) -> Answer {
     let streams = party_streams(&req.caller, PRODUCT, &[Index::ByIsv]);
-    let (positions, limit) = page_request(req, &streams)?;
-    let page = app.store.list(&streams, positions, limit, |_: &Product| true).await?;
-    Ok((200, page_body(page, to_json)))
+    let list = page_request(req, &app.config, &streams)?;
+    let page = app.store.list(&streams, list.positions.clone(), list.limit, |_: &Product| true).await?;
+    Ok((200, page_body(page, &list, to_json)))
 }
 
 async fn get_product(app: &App, req: &ApiRequest<'_>) -> Answer {

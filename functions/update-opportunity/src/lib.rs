@@ -4,10 +4,11 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::opportunity::Opportunity;
-use cppo_platform::api::{path_id, until_committed, Step};
+use cppo_platform::api::{commit, path_id, until_committed, Step};
 use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
-use cppo_platform::store::{event_item, opportunity_item, Versioned, Write, OPPORTUNITY};
+use cppo_domain::opportunity::OpportunityStatus;
+use cppo_platform::store::{event_item, opportunity_moved, opportunity_patched, parse_item, Versioned, Write, OPPORTUNITY};
 use cppo_platform::App;
 use serde_json::{Map, Value};
 
@@ -35,8 +36,10 @@ async fn patch(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError
     let updated = until_committed(|| async {
         let read = load(app, req, id).await?;
         let next = read.value.patch(&req.caller, &body, app.now())?;
-        app.store.put(Write::Replace(opportunity_item(&next, read.version + 1)?, read.version)).await?;
-        Ok(next)
+        // Only the patched fields are written, in place: patches at once all stand, the last
+        // one's fields last, and nothing else on the item (its count of offers) goes back stale.
+        let stored = app.store.update(opportunity_patched(&next)?).await?;
+        Ok(parse_item::<Opportunity>(stored)?.value)
     })
     .await?;
     Ok((200, updated.view(app.now())))
@@ -45,17 +48,18 @@ async fn patch(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError
 async fn revoke(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
     req.empty_body()?;
     let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
-    let (revoked, event) = until_committed(|| async {
+    let (body, event) = until_committed(|| async {
         let read = load(app, req, id).await?;
         let now = app.now();
         let next = read.value.revoke(&req.caller, now)?;
         let reason = Some("the ISV revoked the authorization; offers already made stay open".to_string());
         let event = Event::for_opportunity(EventType::OpportunityRevoked, &next, app.new_id(IdKind::Event), now, reason);
-        let writes = vec![Write::Replace(opportunity_item(&next, read.version + 1)?, read.version), Write::Create(event_item(&event)?)];
-        app.store.transact(writes).await?;
-        Ok((next, event))
+        let writes = vec![opportunity_moved(&next, OpportunityStatus::Active)?, Write::Create(event_item(&event)?)];
+        let body = next.view(now);
+        commit(app, req, writes, 200, &body).await?;
+        Ok((body, event))
     })
     .await?;
     app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
-    Ok((200, revoked.view(app.now())))
+    Ok((200, body))
 }

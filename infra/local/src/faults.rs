@@ -5,6 +5,13 @@
 //! - `throttled`: every attempt is swapped for a harmless read and answered with the service's
 //!   own throttling error, so the SDK's standard retry backs off and retries, then gives up,
 //!   and nothing the request asked for happens.
+//! - `conflicts` (DynamoDB): what AWS does to writes racing on one item, which the emulator's
+//!   waiting lock never does. The first transaction or update of every API request is cancelled
+//!   (`TransactionCanceledException` with `TransactionConflict`, or `TransactionConflictException`)
+//!   and nothing is written; its retry goes through, so every retry path runs and every request
+//!   still finishes.
+//! - `crash-after-commit` (DynamoDB, once): the next transaction commits, and its answer is lost
+//!   as if the function had died right after it; then the state is `up` again.
 
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::config::interceptors::{BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef};
@@ -12,10 +19,16 @@ use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+tokio::task_local! {
+    /// The id of the API request a function is serving, set by the gateway around each call.
+    pub static REQUEST: String;
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -41,16 +54,15 @@ pub enum State {
     Up = 0,
     Down = 1,
     Throttled = 2,
+    Conflicts = 3,
+    CrashAfterCommit = 4,
 }
 
 impl State {
+    const ALL: [State; 5] = [State::Up, State::Down, State::Throttled, State::Conflicts, State::CrashAfterCommit];
+
     pub fn parse(raw: &str) -> Option<State> {
-        match raw {
-            "up" => Some(State::Up),
-            "down" => Some(State::Down),
-            "throttled" => Some(State::Throttled),
-            _ => None,
-        }
+        State::ALL.into_iter().find(|s| s.name() == raw)
     }
 
     pub fn name(self) -> &'static str {
@@ -58,7 +70,14 @@ impl State {
             State::Up => "up",
             State::Down => "down",
             State::Throttled => "throttled",
+            State::Conflicts => "conflicts",
+            State::CrashAfterCommit => "crash-after-commit",
         }
+    }
+
+    /// Whether `service` can be put in this state: the last two are DynamoDB's alone.
+    pub fn applies_to(self, service: Service) -> bool {
+        service == Service::DynamoDb || !matches!(self, State::Conflicts | State::CrashAfterCommit)
     }
 }
 
@@ -68,6 +87,8 @@ impl State {
 pub struct Faults {
     states: [AtomicU8; 3],
     refused: [AtomicU64; 3],
+    /// The API requests whose first write `conflicts` has cancelled.
+    conflicted: Mutex<HashSet<String>>,
 }
 
 impl Faults {
@@ -88,18 +109,26 @@ impl Faults {
     }
 
     pub fn state(&self, service: Service) -> State {
-        match self.slot(service).load(Ordering::SeqCst) {
-            1 => State::Down,
-            2 => State::Throttled,
-            _ => State::Up,
-        }
+        let raw = self.slot(service).load(Ordering::SeqCst);
+        State::ALL.into_iter().find(|s| *s as u8 == raw).unwrap_or(State::Up)
+    }
+
+    /// True for the first write of the API request being served, while in `conflicts`.
+    fn first_write_of_request(&self) -> bool {
+        let Ok(request) = REQUEST.try_with(String::clone) else { return false };
+        self.conflicted.lock().map(|mut seen| seen.insert(request)).unwrap_or(false)
+    }
+
+    /// Takes the one-shot crash, if it is set: true for the one attempt that gets it.
+    fn take_crash(&self) -> bool {
+        self.slot(Service::DynamoDb).compare_exchange(State::CrashAfterCommit as u8, State::Up as u8, Ordering::SeqCst, Ordering::SeqCst).is_ok()
     }
 }
 
-/// Marks an attempt this interceptor swapped, so its answer is swapped too even if the state
-/// changes in between.
+/// The answer this interceptor gives an attempt it took over, so its answer is swapped too even if
+/// the state changes in between: a content type and a body, always a 400.
 #[derive(Debug, Clone)]
-struct SwappedAttempt;
+struct SwappedAttempt(&'static str, String);
 
 impl Storable for SwappedAttempt {
     type Storer = StoreReplace<Self>;
@@ -128,10 +157,20 @@ impl Intercept for Outage {
     }
 
     fn modify_before_signing(&self, context: &mut BeforeTransmitInterceptorContextMut<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
-        if self.faults.state(self.service) != State::Throttled {
-            return Ok(());
-        }
+        let state = self.faults.state(self.service);
         let request = context.request_mut();
+        let target = request.headers().get("x-amz-target").unwrap_or_default().to_string();
+        let is_write = target.ends_with(".TransactWriteItems") || target.ends_with(".UpdateItem");
+        let answer = match state {
+            State::Throttled => throttling(self.service),
+            State::Conflicts if is_write && self.faults.first_write_of_request() => conflict(&target, request.body().bytes()),
+            State::CrashAfterCommit if target.ends_with(".TransactWriteItems") && self.faults.take_crash() => {
+                // The request goes through and commits; only its answer is lost.
+                cfg.interceptor_state().store_put(SwappedAttempt("application/x-amz-json-1.0", crash()));
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
         let harmless = match self.service {
             Service::DynamoDb => json_read(request, "DynamoDB_20120810.DescribeLimits"),
             Service::Sqs => json_read(request, "AmazonSQS.ListQueues"),
@@ -139,25 +178,58 @@ impl Intercept for Outage {
         };
         request.headers_mut().insert("content-length", harmless.len().to_string());
         *request.body_mut() = SdkBody::from(harmless);
-        cfg.interceptor_state().store_put(SwappedAttempt);
+        cfg.interceptor_state().store_put(answer);
         self.faults.refuse(self.service);
         Ok(())
     }
 
     fn modify_before_deserialization(&self, context: &mut BeforeDeserializationInterceptorContextMut<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
-        if cfg.load::<SwappedAttempt>().is_none() {
-            return Ok(());
-        }
-        let (content_type, body) = match self.service {
-            Service::DynamoDb => ("application/x-amz-json-1.0", r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#.to_string()),
-            Service::Sqs => ("application/x-amz-json-1.0", r#"{"__type":"com.amazonaws.sqs#ThrottlingException","message":"Rate exceeded"}"#.to_string()),
-            Service::Ses => ("text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Maximum sending rate exceeded.</Message></Error><RequestId>local</RequestId></ErrorResponse>".to_string()),
-        };
+        let Some(SwappedAttempt(content_type, body)) = cfg.load::<SwappedAttempt>().cloned() else { return Ok(()) };
         let mut response = HttpResponse::new(StatusCode::try_from(400u16)?, SdkBody::from(body));
         response.headers_mut().insert("content-type", content_type);
         *context.response_mut() = response;
         Ok(())
     }
+}
+
+/// The service's own throttling error.
+fn throttling(service: Service) -> SwappedAttempt {
+    match service {
+        Service::DynamoDb => SwappedAttempt(
+            "application/x-amz-json-1.0",
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#.into(),
+        ),
+        Service::Sqs => SwappedAttempt("application/x-amz-json-1.0", r#"{"__type":"com.amazonaws.sqs#ThrottlingException","message":"Rate exceeded"}"#.into()),
+        Service::Ses => SwappedAttempt(
+            "text/xml",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Maximum sending rate exceeded.</Message></Error><RequestId>local</RequestId></ErrorResponse>".into(),
+        ),
+    }
+}
+
+/// DynamoDB's answer to a write that raced a transaction on one of its items: a transaction is
+/// cancelled with `TransactionConflict` for its first item (`None` for the others, as AWS lists
+/// one reason per item), a single-item write gets `TransactionConflictException`.
+fn conflict(target: &str, body: Option<&[u8]>) -> SwappedAttempt {
+    let content_type = "application/x-amz-json-1.0";
+    if !target.ends_with(".TransactWriteItems") {
+        return SwappedAttempt(content_type, r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}"#.into());
+    }
+    let items = body.and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()).and_then(|v| v["TransactItems"].as_array().map(Vec::len)).unwrap_or(1);
+    let mut reasons = vec![serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"})];
+    reasons.extend((1..items).map(|_| serde_json::json!({"Code": "None"})));
+    let codes: Vec<&str> = std::iter::once("TransactionConflict").chain((1..items).map(|_| "None")).collect();
+    let body = serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
+        "CancellationReasons": reasons,
+    });
+    SwappedAttempt(content_type, body.to_string())
+}
+
+/// What a caller sees when the function died after its commit: no answer it can use.
+fn crash() -> String {
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#LocalCrashAfterCommit","message":"the function died after the commit (local fault injection)"}"#.into()
 }
 
 /// Points a JSON-protocol request at a read-only operation with an empty body.

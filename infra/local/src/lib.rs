@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod background;
+pub mod calls;
 pub mod emails;
 pub mod faults;
 pub mod functions;
@@ -13,7 +14,8 @@ pub mod server;
 use cppo_domain::fees::FeeSchedule;
 use faults::{Faults, Outage, Service};
 use cppo_platform::clock::SettableClock;
-use cppo_platform::config::{fee_schedule, Config, FEE_SCHEDULE};
+use cppo_platform::config::{fee_schedule, Config, FEE_SCHEDULE, SENDER_EMAIL, TOKEN_KEY};
+use std::collections::HashMap;
 use cppo_platform::App;
 use provision::Names;
 use std::net::SocketAddr;
@@ -22,6 +24,18 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub const DEFAULT_SECRET: &str = "local-dev-secret";
+/// The local signing key of list tokens, unless `CPPO_TOKEN_KEY` gives one.
+pub const DEFAULT_TOKEN_KEY: &str = "local-dev-token-key-at-least-32-characters";
+
+/// Every function the template deploys, by the binary it builds: each runs locally with clients of
+/// its own, signed as the IAM user `moto_server.py` made from its template role's policy.
+pub const FUNCTIONS: &[&str] = &["sellers", "create-opportunity", "update-opportunity", "extend-offer", "cancel-offer", "accept-offer", "query", "expire-sweep", "notify"];
+
+/// The access key a function's IAM user has locally: `scripts/moto_server.py` makes the same.
+pub fn function_credentials(function: &str) -> aws_sdk_dynamodb::config::Credentials {
+    let key = format!("local-{function}");
+    aws_sdk_dynamodb::config::Credentials::new(key.clone(), key, None, None, "local-function")
+}
 pub const DEFAULT_TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
 
 /// Everything the local stack is told, read from the environment by `from_env`.
@@ -36,6 +50,8 @@ pub struct LocalConfig {
     pub template: String,
     /// `CPPO_FEE_SCHEDULE`, as the deployed functions read it.
     pub fees: FeeSchedule,
+    /// `CPPO_TOKEN_KEY`, for the functions the template gives it to.
+    pub token_key: String,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -62,13 +78,19 @@ impl LocalConfig {
             },
             template: var("CPPO_TEMPLATE").unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
             fees: fee_schedule(var(FEE_SCHEDULE).as_deref()).map_err(|e| e.to_string())?,
+            token_key: var(TOKEN_KEY).unwrap_or_else(|| DEFAULT_TOKEN_KEY.into()),
         })
     }
 }
 
 /// What the gateway's routes share.
 pub struct Gateway {
+    /// The stack's own clients (provisioning, tests' direct reads), signed as the local admin.
     pub app: App,
+    /// Each function's, by binary name: its own clients, credentials and template environment.
+    pub functions: HashMap<&'static str, App>,
+    /// Every AWS call the functions made, for checking against their policies.
+    pub calls: Arc<calls::CallLog>,
     pub clock: SettableClock,
     /// The services `/_local/faults` has taken down.
     pub faults: Arc<Faults>,
@@ -78,6 +100,20 @@ pub struct Gateway {
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_ses::Client,
     pub http: emails::MotoClient,
+}
+
+impl Gateway {
+    pub fn function(&self, name: &str) -> Option<&App> {
+        self.functions.get(name)
+    }
+
+    pub fn sweep_app(&self) -> &App {
+        self.functions.get("expire-sweep").unwrap_or(&self.app)
+    }
+
+    pub fn notify_app(&self) -> &App {
+        self.functions.get("notify").unwrap_or(&self.app)
+    }
 }
 
 pub struct Running {
@@ -107,8 +143,21 @@ pub async fn sdk_config(endpoint_url: &str) -> aws_config::SdkConfig {
         .endpoint_url(endpoint_url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(credentials)
+        .timeout_config(cppo_platform::app::timeouts())
         .load()
         .await
+}
+
+/// A function's clients: signed with its own credentials, with the fault injection and the call
+/// recorder on each.
+fn function_clients(sdk: &aws_config::SdkConfig, name: &'static str, faults: &Arc<Faults>, log: &Arc<calls::CallLog>) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client, aws_sdk_ses::Client) {
+    let credentials = aws_sdk_dynamodb::config::SharedCredentialsProvider::new(function_credentials(name));
+    let record = |api| calls::Recorder { log: log.clone(), function: name, api };
+    let outage = |service| Outage { faults: faults.clone(), service };
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk).credentials_provider(credentials.clone()).interceptor(record(calls::Api::DynamoDb)).interceptor(outage(Service::DynamoDb));
+    let sqs = aws_sdk_sqs::config::Builder::from(sdk).credentials_provider(credentials.clone()).interceptor(record(calls::Api::Sqs)).interceptor(outage(Service::Sqs));
+    let ses = aws_sdk_ses::config::Builder::from(sdk).credentials_provider(credentials).interceptor(record(calls::Api::Ses)).interceptor(outage(Service::Ses));
+    (aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), aws_sdk_sqs::Client::from_conf(sqs.build()), aws_sdk_ses::Client::from_conf(ses.build()))
 }
 
 /// Provisions the stack from the template, then serves on `listener`.
@@ -124,16 +173,28 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
         account_claim: config.account_claim.clone(),
         sender_email: Some(config.names.sender.clone()),
         fees: config.fees.clone(),
+        token_key: Some(config.token_key.clone()),
     };
     let faults = Arc::new(Faults::default());
+    let log = Arc::new(calls::CallLog::default());
     let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::Sqs }).build());
-    let ses = aws_sdk_ses::Client::from_conf(aws_sdk_ses::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::Ses }).build());
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::DynamoDb }).build(),
-    );
-    let clients = (dynamodb, sqs.clone(), ses);
+    let mut functions = HashMap::new();
+    for name in FUNCTIONS {
+        let variables = provision::function_variables(&template, name)?;
+        // Each function gets what its template environment has, and nothing more.
+        let function_config = Config {
+            sender_email: app_config.sender_email.clone().filter(|_| variables.iter().any(|v| v == SENDER_EMAIL)),
+            token_key: app_config.token_key.clone().filter(|_| variables.iter().any(|v| v == TOKEN_KEY)),
+            ..app_config.clone()
+        };
+        let clients = function_clients(&sdk, name, &faults, &log);
+        functions.insert(*name, App::with_clients(clients, function_config, Arc::new(clock.clone())));
+    }
+    let admin = (aws_sdk_dynamodb::Client::new(&sdk), sqs.clone(), aws_sdk_ses::Client::new(&sdk));
     let gateway = Arc::new(Gateway {
-        app: App::with_clients(clients, app_config, Arc::new(clock.clone())),
+        app: App::with_clients(admin, app_config, Arc::new(clock.clone())),
+        functions,
+        calls: log,
         clock,
         faults,
         queue_url: provisioned.queue_url,

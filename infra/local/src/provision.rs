@@ -33,6 +33,25 @@ pub fn resources<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value
         .collect()
 }
 
+/// The names of the variables the template sets for the function that builds `binary` (its
+/// Globals, then its own).
+pub fn function_variables(template: &Value, binary: &str) -> Result<Vec<String>, String> {
+    let resources = template["Resources"].as_mapping().ok_or("the template has no Resources")?;
+    let resource = resources
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .ok_or_else(|| format!("no function in the template builds the binary {binary}"))?;
+    let own = &resource["Properties"]["Environment"]["Variables"];
+    let global = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let names = [global, own]
+        .into_iter()
+        .filter_map(Value::as_mapping)
+        .flat_map(|vars| vars.keys())
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    Ok(names)
+}
+
 fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
     v.get(key).and_then(Value::as_str).ok_or_else(|| format!("template: {key} missing"))
 }

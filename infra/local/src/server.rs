@@ -124,7 +124,8 @@ async fn api(gateway: &Gateway, req: &LocalRequest, request_id: &str) -> ApiGate
             return ApiError::Internal.response();
         }
     };
-    match functions::invoke(route.function, &gateway.app, event).await {
+    let Some(app) = gateway.function(route.function) else { return ApiError::NotFound("no such function".into()).response() };
+    match crate::faults::REQUEST.scope(request_id.to_string(), functions::invoke(route.function, app, event)).await {
         Some(response) => response,
         None => ApiError::NotFound("no such function".into()).response(),
     }
@@ -187,7 +188,7 @@ pub fn api_gateway_event(
     serde_json::from_value(event).map_err(|e| e.to_string())
 }
 
-fn percent_decode(raw: &str) -> String {
+pub fn percent_decode(raw: &str) -> String {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -239,8 +240,8 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
     }
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/_local/clock") => set_clock(gateway, &req.body),
-        ("POST", "/_local/sweep") => match fn_expire_sweep::sweep(&gateway.app).await {
-            Ok(report) => json(200, json!({"expired": report.expired, "eventsResent": report.events_resent})),
+        ("POST", "/_local/sweep") => match fn_expire_sweep::sweep(gateway.sweep_app()).await {
+            Ok(report) => json(200, json!({"expired": report.expired, "eventsResent": report.events_resent, "skipped": report.skipped})),
             Err(error) => {
                 tracing::error!(%error, "sweep failed");
                 ApiError::Internal.response()
@@ -262,13 +263,13 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
 /// `{"sqs"|"ses"|"dynamodb": "down"|"throttled"|"up", ...}`; answers the state of each and the
 /// attempts each has refused so far.
 fn set_faults(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
-    let usage = "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\"";
+    let usage = "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\" (dynamodb also \"conflicts\" or \"crash-after-commit\")";
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else { return local_error(usage) };
     let mut changes = Vec::new();
     for (name, state) in &map {
         let service = Service::ALL.into_iter().find(|s| s.name() == name);
         match (service, state.as_str().and_then(State::parse)) {
-            (Some(service), Some(state)) => changes.push((service, state)),
+            (Some(service), Some(state)) if state.applies_to(service) => changes.push((service, state)),
             _ => return local_error(usage),
         }
     }

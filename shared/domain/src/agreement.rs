@@ -76,8 +76,16 @@ impl Agreement {
         party_of(caller, &self.isv_account_id, &self.reseller_account_id, &self.buyer_account_id)
     }
 
-    /// A later agreement takes this one's place; only an active one can be replaced.
-    pub fn replace(&self, now: DateTime<Utc>) -> DomainResult<Agreement> {
+    /// A later agreement takes this one's place; only an active one of the same deal (product,
+    /// ISV, reseller and buyer) can be replaced, whatever the offer was checked against earlier.
+    pub fn replace(&self, successor: &Agreement, now: DateTime<Utc>) -> DomainResult<Agreement> {
+        let same_deal = self.product_id == successor.product_id
+            && self.isv_account_id == successor.isv_account_id
+            && self.reseller_account_id == successor.reseller_account_id
+            && self.buyer_account_id == successor.buyer_account_id;
+        if !same_deal {
+            return Err(DomainError::Conflict(format!("agreement {} is not of this offer's deal; it cannot be replaced by it", self.agreement_id)));
+        }
         match self.status(now) {
             AgreementStatus::Active => Ok(Agreement { state: AgreementStatus::Replaced, ..self.clone() }),
             status => Err(DomainError::Conflict(format!(

@@ -116,13 +116,6 @@ fn required<'a, T>(value: &'a Option<T>, field: &str) -> DomainResult<&'a T> {
     value.as_ref().ok_or_else(|| DomainError::field(format!("discount.{field}"), format!("discount.{field} is required")))
 }
 
-fn no_percentage_for_services(product: &Product, field: &str) -> DomainResult<()> {
-    if product.product_type == ProductType::ProfessionalServices {
-        return Err(DomainError::field(field, "a professional-services product needs a price per dimension, not a percentage"));
-    }
-    Ok(())
-}
-
 pub fn check(input: &DiscountInput, products: &[Product], duration: &Duration) -> DomainResult<Discount> {
     match input.kind.as_str() {
         "percentage" => {
@@ -166,10 +159,8 @@ fn check_individual(entries: &[ProductDiscountInput], products: &[Product]) -> D
             .find(|p| p.product_id == entry.product_id)
             .ok_or_else(|| DomainError::field(format!("{at}.productId"), format!("{} is not one of the selected products", entry.product_id)))?;
         priced.push(match (&entry.percentage, &entry.dimension_prices) {
-            (Some(raw), None) => {
-                no_percentage_for_services(product, &format!("{at}.percentage"))?;
-                ProductPricing { product_id: product.product_id.clone(), percentage: Some(pct(raw, &format!("{at}.percentage"))?), dimension_prices: None }
-            }
+            // Any product type, professional services included: only the one-rate type refuses them.
+            (Some(raw), None) => ProductPricing { product_id: product.product_id.clone(), percentage: Some(pct(raw, &format!("{at}.percentage"))?), dimension_prices: None },
             (None, Some(prices)) => ProductPricing {
                 product_id: product.product_id.clone(),
                 percentage: None,

@@ -143,7 +143,7 @@ pub fn extend(
     validate::text(&input.buyer_company_name, "buyerCompanyName", 1, 100)?;
     let markup = parse_bounded(&input.markup_percentage, "markupPercentage", 6, Decimal::ZERO, Decimal::from(1000))?;
     let expires_on = check_expiry(&input.expires_on, now)?;
-    let replaces_agreement_id = check_replaced(input.replaces_agreement_id.as_deref(), replaces, opportunity, &buyer, now)?;
+    let replaces_agreement_id = check_replaced(input.replaces_agreement_id.as_deref(), replaces, opportunity, &product.product_id, &buyer, now)?;
     let (contract_months, pricing) = price_offer(input, opportunity, &product.product_id, markup)?;
     let opportunity_after = opportunity.record_offer(now)?;
     let offer = Offer {
@@ -171,11 +171,13 @@ pub fn extend(
     Ok((opportunity_after, offer))
 }
 
-/// The agreement an offer replaces: an active one of the same reseller and buyer.
+/// The agreement an offer replaces: an active one of the same deal, that is the same product,
+/// reseller and buyer, and so the same ISV; never another ISV's agreement.
 fn check_replaced(
     id: Option<&str>,
     found: Option<&Agreement>,
     opportunity: &Opportunity,
+    product_id: &str,
     buyer: &AccountId,
     now: DateTime<Utc>,
 ) -> DomainResult<Option<String>> {
@@ -186,12 +188,14 @@ fn check_replaced(
     }
     let fits = found.is_some_and(|a| {
         a.agreement_id == id
+            && a.product_id == product_id
+            && a.isv_account_id == opportunity.isv_account_id
             && a.reseller_account_id == opportunity.reseller_account_id
             && &a.buyer_account_id == buyer
             && a.status(now) == AgreementStatus::Active
     });
     if !fits {
-        return Err(DomainError::field(field, "replacesAgreementId must be an active agreement of this reseller and buyer"));
+        return Err(DomainError::field(field, "replacesAgreementId must be an active agreement of the same product, reseller and buyer"));
     }
     Ok(Some(id.to_string()))
 }

@@ -1,7 +1,10 @@
 //! Helpers the API functions share: paging, id checks, and the read-decide-write retry.
 
 use crate::http::{ApiError, ApiRequest};
-use crate::store::{decode_token, Page, Position, StoreError, Stream};
+use crate::config::Config;
+use crate::store::{Page, Position, StoreError, Stream, Write};
+use crate::token::{self, Binding};
+use crate::App;
 use cppo_domain::ids::IdKind;
 use cppo_domain::DomainError;
 use serde_json::{json, Value};
@@ -15,19 +18,41 @@ pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
-/// Reads `?limit=` and `?nextToken=` for these streams.
-pub fn page_request(req: &ApiRequest<'_>, streams: &[Stream]) -> Result<(Vec<Position>, usize), ApiError> {
-    let limit = parse_limit(req.query("limit"))?;
-    let positions = match req.query("nextToken") {
-        None => vec![Position::Start; streams.len()],
-        Some(token) => decode_token(token, streams).ok_or_else(|| ApiError::validation("nextToken", "nextToken is not one this list issued"))?,
-    };
-    Ok((positions, limit))
+/// A list request: where to start each side, how many items, and what its next token is bound to.
+pub struct ListRequest<'a> {
+    pub positions: Vec<Position>,
+    pub limit: usize,
+    streams: &'a [Stream],
+    query: String,
+    route: &'a str,
+    caller: &'a str,
+    key: &'a [u8],
 }
 
-pub fn page_body<T>(page: Page<T>, view: impl Fn(&T) -> Value) -> Value {
+impl ListRequest<'_> {
+    fn binding(&self) -> Binding<'_> {
+        Binding { caller: self.caller, route: self.route, query: &self.query }
+    }
+}
+
+/// Reads `?limit=` and `?nextToken=` for these streams. A token this list did not issue for
+/// this caller and query, or one edited since, is a 400 on `nextToken`.
+pub fn page_request<'a>(req: &'a ApiRequest<'_>, config: &'a Config, streams: &'a [Stream]) -> Result<ListRequest<'a>, ApiError> {
+    let limit = parse_limit(req.query("limit"))?;
+    let key = config.token_key.as_deref().ok_or_else(|| {
+        tracing::error!("{} is not set: lists cannot be paged", crate::config::TOKEN_KEY);
+        ApiError::Internal
+    })?;
+    let mut list = ListRequest { positions: vec![Position::Start; streams.len()], limit, streams, query: req.list_query(), route: req.route_key(), caller: req.caller.as_str(), key: key.as_bytes() };
+    if let Some(token) = req.query("nextToken") {
+        list.positions = token::open(list.key, &list.binding(), streams, token).ok_or_else(|| ApiError::validation("nextToken", "nextToken is not one this list issued for this query"))?;
+    }
+    Ok(list)
+}
+
+pub fn page_body<T>(page: Page<T>, list: &ListRequest<'_>, view: impl Fn(&T) -> Value) -> Value {
     let mut body = json!({ "items": page.items.iter().map(view).collect::<Vec<_>>() });
-    if let Some(token) = page.next_token {
+    if let Some(token) = page.next.and_then(|positions| token::seal(list.key, &list.binding(), list.streams, &positions)) {
         body["nextToken"] = Value::String(token);
     }
     body
@@ -67,7 +92,18 @@ impl From<StoreError> for Step {
     }
 }
 
-const ATTEMPTS: usize = 4;
+/// Attempts of a state change before its loser is told to retry: enough for many requests racing
+/// on one item (DynamoDB cancels concurrent transactions on an item) with the backoff below.
+const ATTEMPTS: u32 = 10;
+const BACKOFF_BASE_MS: u64 = 10;
+const BACKOFF_CAP_MS: u64 = 500;
+
+/// "Full jitter": a random wait up to an exponentially growing cap, so racers spread out.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let cap = BACKOFF_CAP_MS.min(BACKOFF_BASE_MS << attempt.min(16));
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    std::time::Duration::from_millis(random % (cap + 1))
+}
 
 /// Runs read-decide-write until it commits. A write that lost a race is decided afresh on what
 /// won, so the loser gets the domain's own answer (e.g. "already accepted"), not a generic one.
@@ -76,14 +112,42 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Step>>,
 {
-    let mut last = StoreError::Conflict;
-    for _ in 0..ATTEMPTS {
+    for n in 0..ATTEMPTS {
+        if n > 0 {
+            tokio::time::sleep(backoff(n)).await;
+        }
         match attempt().await {
             Ok(value) => return Ok(value),
             Err(Step::Refused(e)) => return Err(e),
-            Err(Step::Store(StoreError::Conflict)) => last = StoreError::Conflict,
+            Err(Step::Store(StoreError::Conflict)) => tracing::debug!(attempt = n, "lost a race; deciding again"),
             Err(Step::Store(e)) => return Err(e.into()),
         }
     }
-    Err(last.into())
+    Err(StoreError::Conflict.into())
+}
+
+/// Commits a change and, for a keyed request, its answer in the same transaction, conditional on
+/// the request's claim: a crash after the commit leaves the answer for the retry, and an attempt
+/// whose claim was taken over commits nothing.
+pub async fn commit(app: &App, req: &ApiRequest<'_>, mut writes: Vec<Write>, status: u16, body: &Value) -> Result<(), StoreError> {
+    let Some(keyed) = &req.idempotency else { return app.store.write_all(writes).await };
+    writes.extend(keyed.claim.answer(status, &body.to_string()));
+    app.store.transact(writes).await?;
+    keyed.mark_committed();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_waits_grow_and_stay_under_the_cap() {
+        for attempt in 1..ATTEMPTS {
+            let cap = BACKOFF_CAP_MS.min(BACKOFF_BASE_MS << attempt);
+            assert!((0..20).all(|_| backoff(attempt).as_millis() <= u128::from(cap)));
+        }
+        let waits: std::collections::BTreeSet<u128> = (0..50).map(|_| backoff(6).as_millis()).collect();
+        assert!(waits.len() > 5, "the waits are spread, not one fixed delay: {waits:?}");
+    }
 }

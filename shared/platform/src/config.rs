@@ -22,6 +22,8 @@ pub struct Config {
     pub sender_email: Option<String>,
     /// AWS Marketplace's fee schedule; the contract's defaults unless overridden.
     pub fees: FeeSchedule,
+    /// The key list tokens are signed with; only the functions that page lists have it.
+    pub token_key: Option<String>,
 }
 
 pub const TABLE_NAME: &str = "CPPO_TABLE_NAME";
@@ -29,11 +31,13 @@ pub const QUEUE_URL: &str = "CPPO_QUEUE_URL";
 pub const ACCOUNT_CLAIM: &str = "CPPO_ACCOUNT_CLAIM";
 pub const SENDER_EMAIL: &str = "CPPO_SENDER_EMAIL";
 pub const REGION: &str = "AWS_REGION";
+/// The HMAC key of list tokens (a `NoEcho` template parameter), at least 32 characters.
+pub const TOKEN_KEY: &str = "CPPO_TOKEN_KEY";
 /// A JSON object overriding parts of the fee schedule, e.g. `{"base": "0.03"}`.
 pub const FEE_SCHEDULE: &str = "CPPO_FEE_SCHEDULE";
 /// Every variable `Config::from_env` reads (AWS_REGION is Lambda's own); the SAM template is
 /// checked against these.
-pub const VARIABLES: &[&str] = &[TABLE_NAME, QUEUE_URL, ACCOUNT_CLAIM, SENDER_EMAIL, FEE_SCHEDULE];
+pub const VARIABLES: &[&str] = &[TABLE_NAME, QUEUE_URL, ACCOUNT_CLAIM, SENDER_EMAIL, FEE_SCHEDULE, TOKEN_KEY];
 /// Those every function needs set; notify, which sends email, also needs SENDER_EMAIL.
 pub const REQUIRED: &[&str] = &[TABLE_NAME, QUEUE_URL];
 
@@ -63,6 +67,10 @@ impl Config {
             account_claim: lookup(ACCOUNT_CLAIM).filter(|v| !v.is_empty()).unwrap_or_else(|| "account_id".into()),
             sender_email: lookup(SENDER_EMAIL).filter(|v| !v.is_empty()),
             fees: fee_schedule(lookup(FEE_SCHEDULE).as_deref())?,
+            token_key: match lookup(TOKEN_KEY).filter(|v| !v.is_empty()) {
+                Some(key) if key.len() < 32 => return Err(ConfigError { name: TOKEN_KEY, problem: "must be at least 32 characters" }),
+                key => key,
+            },
         })
     }
 

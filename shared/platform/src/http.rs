@@ -1,7 +1,9 @@
 //! HTTP plumbing shared by the API functions: identity, body and query parsing, and the one
 //! mapping from errors to the contract's statuses and codes.
 
-use crate::store::StoreError;
+use crate::store::{Claim, StoreError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
@@ -123,6 +125,31 @@ pub fn json_response(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
 pub struct ApiRequest<'a> {
     pub event: &'a ApiGatewayV2httpRequest,
     pub caller: AccountId,
+    /// The `Idempotency-Key` claim this request runs under, when it has one.
+    pub idempotency: Option<Arc<Keyed>>,
+}
+
+/// A keyed request's claim, shared with its handler so that the handler's commit can carry the
+/// answer, and with `idempotent::serve`, which then need not store it again.
+#[derive(Debug)]
+pub struct Keyed {
+    pub claim: Claim,
+    committed: AtomicBool,
+}
+
+impl Keyed {
+    pub fn new(claim: Claim) -> Keyed {
+        Keyed { claim, committed: AtomicBool::new(false) }
+    }
+
+    /// The answer went out in the change's own transaction.
+    pub fn mark_committed(&self) {
+        self.committed.store(true, Ordering::SeqCst);
+    }
+
+    pub fn committed(&self) -> bool {
+        self.committed.load(Ordering::SeqCst)
+    }
 }
 
 impl<'a> ApiRequest<'a> {
@@ -136,7 +163,25 @@ impl<'a> ApiRequest<'a> {
             .and_then(|jwt| jwt.claims.get(claim))
             .and_then(|raw| AccountId::parse(raw))
             .ok_or(ApiError::Unauthorized)?;
-        Ok(ApiRequest { event, caller })
+        Ok(ApiRequest { event, caller, idempotency: None })
+    }
+
+    /// This request, run under an idempotency claim.
+    pub fn keyed(self, keyed: Arc<Keyed>) -> Self {
+        ApiRequest { idempotency: Some(keyed), ..self }
+    }
+
+    /// Every query parameter but `limit` and `nextToken`, sorted: what a list token is bound to.
+    pub fn list_query(&self) -> String {
+        let mut pairs: Vec<String> = self
+            .event
+            .query_string_parameters
+            .iter()
+            .filter(|(k, _)| *k != "limit" && *k != "nextToken")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        pairs.sort();
+        pairs.join("&")
     }
 
     pub fn route_key(&self) -> &str {

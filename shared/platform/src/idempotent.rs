@@ -1,10 +1,12 @@
 //! `Idempotency-Key` on every POST. The same caller repeating a key on the same route with an
 //! equal JSON body within 24 hours gets the first answer again and nothing happens twice; the key
 //! with another request gets 409 `IdempotencyKeyReused`. Answers of 500 and more (and 429, which
-//! did nothing) are not kept, so the retry runs afresh.
+//! did nothing) are not kept, so the retry runs afresh. A change commits its answer in its own
+//! transaction (`api::commit`), so no crash can leave a change without its answer.
 
-use crate::http::{answer, ApiError, ApiRequest};
-use crate::store::{Recorded, IDEMPOTENCY};
+use crate::http::{answer, ApiError, ApiRequest, Keyed};
+use crate::store::{Recorded, StoreError, IDEMPOTENCY};
+use std::sync::Arc;
 use crate::App;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use base64::Engine;
@@ -31,14 +33,16 @@ where
     let record = record_key(request.caller.as_str(), event.route_key.as_deref().unwrap_or_default(), &key);
     let fingerprint = fingerprint(event);
     let now = app.now();
-    match app.store.claim_idempotency(&record, &fingerprint, now).await {
+    let attempt = uuid::Uuid::new_v4().simple().to_string();
+    match app.store.claim_idempotency(&record, &fingerprint, &attempt, now).await {
         Err(e) => answer(event, Err(e.into())),
-        Ok(true) => {
-            let outcome = handler(request).await;
-            keep(app, &record, &outcome).await;
+        Ok(Some(claim)) => {
+            let keyed = Arc::new(Keyed::new(claim));
+            let outcome = handler(request.keyed(keyed.clone())).await;
+            keep(app, &keyed, &outcome).await;
             answer(event, outcome)
         }
-        Ok(false) => match app.store.idempotency_record(&record, now).await {
+        Ok(None) => match app.store.idempotency_record(&record, now).await {
             Err(e) => answer(event, Err(e.into())),
             Ok(Some(Recorded::Completed { fingerprint: f, status, body })) if f == fingerprint => replay(event, status, &body),
             Ok(Some(r)) if r.fingerprint() != fingerprint => answer(event, Err(ApiError::IdempotencyKeyReused)),
@@ -80,20 +84,28 @@ pub fn fingerprint_of(path: &str, bytes: &[u8]) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Completes the record with the answer, or gives the key back when the answer is not kept.
-async fn keep(app: &App, record: &str, outcome: &Result<(u16, Value), ApiError>) {
+/// Completes the record with an answer the handler did not commit itself (a refusal), or gives
+/// the key back when the answer is not kept.
+async fn keep(app: &App, keyed: &Keyed, outcome: &Result<(u16, Value), ApiError>) {
+    if keyed.committed() {
+        return;
+    }
     let (status, body) = match outcome {
         Ok((status, body)) => (*status, body.clone()),
         Err(e) => (e.status(), e.body()),
     };
     let result = if status >= 500 || status == 429 {
-        app.store.release_idempotency(record).await
+        app.store.release_idempotency(&keyed.claim).await
     } else {
-        app.store.complete_idempotency(record, status, &body.to_string()).await
+        app.store.complete_idempotency(&keyed.claim, status, &body.to_string()).await
     };
-    if let Err(error) = result {
+    match result {
+        Ok(()) => {}
+        // The record was completed by a commit that went through before the error, or the claim
+        // went stale and moved on: either way what is stored stands.
+        Err(StoreError::Conflict) => tracing::info!("the idempotency record already holds an answer or another attempt"),
         // The answer stands; a retry with the key then waits for the claim to go stale.
-        tracing::error!(%error, "could not record the idempotent answer");
+        Err(error) => tracing::error!(%error, "could not record the idempotent answer"),
     }
 }
 

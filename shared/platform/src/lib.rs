@@ -13,5 +13,6 @@ pub mod outbox;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
+pub mod token;
 
 pub use app::App;

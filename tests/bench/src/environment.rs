@@ -1,6 +1,6 @@
 //! A function's environment as the SAM template sets it, with a local stack's values.
 
-use cppo_platform::config::{ACCOUNT_CLAIM, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME};
+use cppo_platform::config::{ACCOUNT_CLAIM, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY};
 use cppo_platform::config::Config;
 use serde_yaml::Value;
 
@@ -11,28 +11,10 @@ pub fn template() -> Result<Value, String> {
     serde_yaml::from_str(&text).map_err(|e| format!("{TEMPLATE}: {e}"))
 }
 
-/// The names of the variables the template sets for `function` (its Globals, then its own).
-fn variable_names(template: &Value, function: &str) -> Result<Vec<String>, String> {
-    let resources = template["Resources"].as_mapping().ok_or("the template has no Resources")?;
-    let resource = resources
-        .values()
-        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
-        .ok_or_else(|| format!("no function in the template builds the binary {function}"))?;
-    let own = &resource["Properties"]["Environment"]["Variables"];
-    let global = &template["Globals"]["Function"]["Environment"]["Variables"];
-    let names = [global, own]
-        .into_iter()
-        .filter_map(Value::as_mapping)
-        .flat_map(|vars| vars.keys())
-        .filter_map(|k| k.as_str().map(str::to_string))
-        .collect();
-    Ok(names)
-}
-
 /// Every variable the template gives `function`, valued from `config`; a variable this does not
 /// know is an error, so a new one cannot silently go unset here.
 pub fn template_environment(template: &Value, function: &str, config: &Config) -> Result<Vec<(String, String)>, String> {
-    variable_names(template, function)?
+    local_gateway::provision::function_variables(template, function)?
         .into_iter()
         .map(|name| {
             let value = match name.as_str() {
@@ -41,6 +23,7 @@ pub fn template_environment(template: &Value, function: &str, config: &Config) -
                 ACCOUNT_CLAIM => config.account_claim.clone(),
                 FEE_SCHEDULE => String::new(),
                 SENDER_EMAIL => config.sender_email.clone().unwrap_or_default(),
+                TOKEN_KEY => config.token_key.clone().unwrap_or_default(),
                 other => return Err(format!("the template sets {other} for {function}; give it a value in {}", file!())),
             };
             Ok((name, value))

@@ -66,6 +66,7 @@ pub fn local_config(moto: &str, names: Names, port: u16) -> LocalConfig {
         names,
         template: DEFAULT_TEMPLATE.into(),
         fees: Default::default(),
+        token_key: local_gateway::DEFAULT_TOKEN_KEY.into(),
     }
 }
 

@@ -30,7 +30,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-/// The project's moto launcher (one request at a time, so transactions are atomic) and its Python.
+/// The project's moto launcher (writes atomic per table, IAM enforced) and its Python.
 fn moto_server() -> (PathBuf, PathBuf) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     (root.join(".venv/bin/python"), root.join("scripts/moto_server.py"))
@@ -42,8 +42,12 @@ pub fn moto() -> &'static str {
         let (python, server) = moto_server();
         assert!(python.exists(), "{} is missing: run `make setup` (make test does it)", python.display());
         let port = free_port();
+        // Every request signed by an IAM user: the harness as the admin `local`, each function as
+        // the user made from its template role's policy.
+        let template = PathBuf::from(DEFAULT_TEMPLATE);
         let script = format!(
-            "'{}' '{}' 127.0.0.1 {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null",
+            "CPPO_IAM_TEMPLATE='{}' AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local '{}' '{}' 127.0.0.1 {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null",
+            template.display(),
             python.display(),
             server.display(),
             parent = std::process::id()
@@ -92,6 +96,7 @@ impl Stack {
             names: Names { table: prefix.clone(), queue: format!("{prefix}-events"), dead_letter_queue: format!("{prefix}-dlq"), sender: sender.clone() },
             template: DEFAULT_TEMPLATE.into(),
             fees: Default::default(),
+            token_key: local_gateway::DEFAULT_TOKEN_KEY.into(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = start(config, listener).await.expect("the gateway starts");

@@ -1,14 +1,14 @@
 //! Items for each aggregate: how a seller, product, opportunity, offer, agreement or event is keyed
 //! and indexed, and how it is read back.
 
-use super::items::{due, index, index_sort, item, parse, pk, s, string_attr, Index, Versioned};
-use super::{claimed, classify, Item, Store, StoreError, Stream, Write};
+use super::items::{due, due_key, due_shard, index, index_sort, item, parse, pk, s, string_attr, Index, Versioned};
+use super::{classify, Condition, Item, Store, StoreError, Stream, Update, Write};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cppo_domain::agreement::Agreement;
 use cppo_domain::event::Event;
 use cppo_domain::offer::Offer;
-use cppo_domain::opportunity::Opportunity;
+use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_domain::product::Product;
 use cppo_domain::seller::Seller;
 use cppo_domain::time::{end_instant, stamp};
@@ -29,6 +29,13 @@ const RESELLERS: &str = "RESELLERS";
 
 /// How long an event may wait for its SQS send before the sweep sends it again.
 pub const OUTBOX_GRACE_SECONDS: i64 = 60;
+/// How long an event item is kept (DynamoDB's TTL): longer than a stream keeps its records (24
+/// hours), so whatever reads events from the stream finds each one still stored.
+pub const EVENT_KEEP_DAYS: i64 = 7;
+/// A claim on an email still `sending` this long after it was taken is left over from an attempt
+/// that died: notify times out at 30 s, and the queue brings a message back after 180 s, so the
+/// redelivery always finds the dead attempt's claim stale.
+pub const EMAIL_CLAIM_STALE_SECONDS: i64 = 60;
 
 fn isv_key(a: &AccountId) -> String {
     format!("ISV#{a}")
@@ -87,7 +94,50 @@ pub fn event_item(e: &Event) -> Result<Item, StoreError> {
     item.insert("eventId".into(), s(e.event_id.clone()));
     item.insert("body".into(), s(body));
     item.insert("version".into(), AttributeValue::N("1".into()));
+    item.insert("expiresAt".into(), AttributeValue::N((e.occurred_at + Duration::days(EVENT_KEEP_DAYS)).timestamp().to_string()));
     Ok(due(item, Some(e.occurred_at + Duration::seconds(OUTBOX_GRACE_SECONDS))))
+}
+
+fn attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Only while the stored state is still `state`: what decides a race on an opportunity.
+fn while_state(state: OpportunityStatus) -> Result<Condition, StoreError> {
+    Ok(Condition::new("#state = :from").name("#state", "state").value(":from", attribute(&state)?))
+}
+
+/// An in-place change of an opportunity, its version bumped and its due keys kept or dropped.
+fn opportunity_update(after: &Opportunity) -> Result<Update, StoreError> {
+    let key = pk(OPPORTUNITY, &after.opportunity_id);
+    let update = Update::of(key.clone(), OPPORTUNITY).set("updatedAt", attribute(&after.updated_at)?).add("version", 1);
+    Ok(match after.due_at() {
+        Some(at) => update.set("duePk", s(due_shard(&key))).set("dueAt", s(due_key(at, &key))),
+        None => update.remove("duePk").remove("dueAt"),
+    })
+}
+
+/// An offer made from `after`'s opportunity: one more counted (an `ADD`, so offers made at once
+/// never conflict) and, for a single use, its consumption. Conditional only on the opportunity
+/// still being active, so exactly one offer takes a single-use authorization.
+pub fn opportunity_counted(after: &Opportunity) -> Result<Write, StoreError> {
+    let update = opportunity_update(after)?.add("offersCreated", 1).only_if(while_state(OpportunityStatus::Active)?);
+    Ok(Write::Update(if after.state == OpportunityStatus::Active { update } else { update.set("state", attribute(&after.state)?) }))
+}
+
+/// A change of an opportunity's stored state (revoked, expired), while it is still `from`.
+pub fn opportunity_moved(after: &Opportunity, from: OpportunityStatus) -> Result<Write, StoreError> {
+    Ok(Write::Update(opportunity_update(after)?.set("state", attribute(&after.state)?).only_if(while_state(from)?)))
+}
+
+/// The fields a `PATCH` may change, written in place: the last write stands, and nothing else
+/// on the item (its count of offers above all) is written back stale.
+pub fn opportunity_patched(after: &Opportunity) -> Result<Update, StoreError> {
+    let update = opportunity_update(after)?.set("notificationEmails", attribute(&after.notification_emails)?);
+    Ok(match &after.description {
+        Some(description) => update.set("description", s(description.clone())),
+        None => update.remove("description"),
+    })
 }
 
 /// The list streams of a party's items of one kind, one per side it can be on.
@@ -100,7 +150,7 @@ pub fn party_streams(caller: &AccountId, kind: &str, sides: &[Index]) -> Vec<Str
                 Index::ByReseller => reseller_key(caller),
                 _ => buyer_key(caller),
             };
-            Stream { index: *side, partition, prefix: format!("{kind}#"), range: None }
+            Stream { index: *side, partition, prefix: format!("{kind}#"), range: None, key_parts: 2 }
         })
         .collect()
 }
@@ -111,7 +161,7 @@ fn email_claim_key(event_id: &str, group: &str) -> String {
 }
 
 pub fn resellers_stream() -> Stream {
-    Stream { index: Index::ByReseller, partition: RESELLERS.into(), prefix: format!("{SELLER}#"), range: None }
+    Stream { index: Index::ByReseller, partition: RESELLERS.into(), prefix: format!("{SELLER}#"), range: None, key_parts: 1 }
 }
 
 /// A party's agreements accepted from the start of `from` to the end of `to`, one stream per side.
@@ -219,15 +269,15 @@ impl Store {
             .map_err(classify)
     }
 
-    /// Items due at or before `now`, oldest first, a page at a time.
-    pub async fn due(&self, now: DateTime<Utc>, page: i32, start: Option<Item>) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+    /// The keys of one due partition's items due at or before `now`, oldest first, a page at a time.
+    pub async fn due(&self, shard: &str, now: DateTime<Utc>, page: i32, start: Option<Item>) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(Index::ByDue.name())
             .key_condition_expression("duePk = :due AND dueAt <= :now")
-            .expression_attribute_values(":due", s(super::items::DUE_PARTITION))
+            .expression_attribute_values(":due", s(shard))
             .expression_attribute_values(":now", s(super::items::due_bound(now)))
             .limit(page)
             .set_exclusive_start_key(start)
@@ -237,9 +287,16 @@ impl Store {
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
-    /// Claims the sending of one email of one event. False when it was already claimed.
-    pub async fn claim_email(&self, event_id: &str, group: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let stale = stamp(now - Duration::minutes(5));
+    /// The items themselves for keys the due index gave, read consistently in one batch.
+    pub async fn items_at(&self, keys: &[Item]) -> Result<Vec<Item>, StoreError> {
+        let keys: Vec<(String, &str)> = keys.iter().filter_map(|k| Some((string_attr(k, "pk")?.to_string(), string_attr(k, "sk")?))).collect();
+        self.batch_get(keys).await
+    }
+
+    /// Claims the sending of one email of one event for `attempt`. A claim still `sending` and not
+    /// yet stale belongs to an attempt that may still send: `Busy`, and the caller retries later.
+    pub async fn claim_email(&self, event_id: &str, group: &str, attempt: &str, now: DateTime<Utc>) -> Result<EmailClaim, StoreError> {
+        let stale = stamp(now - Duration::seconds(EMAIL_CLAIM_STALE_SECONDS));
         let result = self
             .client
             .put_item()
@@ -248,45 +305,66 @@ impl Store {
             .item("sk", s(EMAIL))
             .item("kind", s(EMAIL))
             .item("state", s("sending"))
+            .item("attempt", s(attempt))
             .item("claimedAt", s(stamp(now)))
             .item("expiresAt", AttributeValue::N((now + Duration::days(30)).timestamp().to_string()))
-            // A claim left `sending` by a crash is taken over once stale.
+            // A claim left `sending` by an attempt that died is taken over once stale.
             .condition_expression("attribute_not_exists(pk) OR (#state = :sending AND claimedAt < :stale)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sending", s("sending"))
             .expression_attribute_values(":stale", s(stale))
             .send()
             .await;
-        claimed(result.map_err(classify))
+        match result.map_err(classify) {
+            Ok(_) => Ok(EmailClaim::Taken),
+            Err(StoreError::Conflict) => {
+                let held = self.get(&email_claim_key(event_id, group), EMAIL).await?;
+                Ok(match held.as_ref().and_then(|item| string_attr(item, "state")) {
+                    Some("sent") => EmailClaim::Sent,
+                    _ => EmailClaim::Busy,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    pub async fn complete_email(&self, event_id: &str, group: &str, message_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(email_claim_key(event_id, group)))
-            .key("sk", s(EMAIL))
-            .update_expression("SET #state = :sent, messageId = :id, sentAt = :now")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sent", s("sent"))
-            .expression_attribute_values(":now", s(stamp(now)))
-            .expression_attribute_values(":id", s(message_id))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
+    /// Records the email sent, if `attempt` still holds its claim.
+    pub async fn complete_email(&self, event_id: &str, group: &str, attempt: &str, message_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let update = Update::of(email_claim_key(event_id, group), EMAIL)
+            .set("state", s("sent"))
+            .set("messageId", s(message_id))
+            .set("sentAt", s(stamp(now)))
+            .only_if(Condition::new("#attempt = :mine").name("#attempt", "attempt").value(":mine", s(attempt)));
+        self.update(update).await.map(|_| ())
     }
 
-    /// Gives a claim back after a failed send, so the redelivery can try again.
-    pub async fn release_email(&self, event_id: &str, group: &str) -> Result<(), StoreError> {
+    /// Gives a claim back after a failed send, so the redelivery can try again, if `attempt` still
+    /// holds it (a later attempt's claim is never released by an earlier one).
+    pub async fn release_email(&self, event_id: &str, group: &str, attempt: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
             .key("pk", s(email_claim_key(event_id, group)))
             .key("sk", s(EMAIL))
+            .condition_expression("#attempt = :mine AND #state = :sending")
+            .expression_attribute_names("#attempt", "attempt")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":mine", s(attempt))
+            .expression_attribute_values(":sending", s("sending"))
             .send()
             .await
             .map(|_| ())
             .map_err(classify)
     }
+}
+
+/// What claiming an email found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailClaim {
+    /// This attempt may send it.
+    Taken,
+    /// It was sent already: nothing to do.
+    Sent,
+    /// Another attempt holds a live claim and may still send it: try again later.
+    Busy,
 }

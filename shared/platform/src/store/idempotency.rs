@@ -1,19 +1,26 @@
-//! Idempotency records: the Powertools pattern. A conditional put claims a key (IN_PROGRESS),
-//! the answer completes it (COMPLETED, with the status and body), and it expires after 24 hours
-//! through TTL, filtered at read because TTL deletes late.
+//! Idempotency records: the Powertools pattern, with no window between the change and its answer.
+//! A conditional put claims a key for one attempt (IN_PROGRESS); the answer is stored COMPLETED in
+//! the same transaction as the change it answers, conditional on that attempt still holding the
+//! claim, so a request either committed with its answer or did nothing. Records expire after 24
+//! hours through TTL, filtered at read because TTL deletes late.
 
 use super::items::{s, string_attr};
-use super::{claimed, classify, Item, Store, StoreError};
+use super::{classify, Condition, Item, Store, StoreError, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use cppo_domain::time::stamp;
+use std::collections::HashMap;
 
 pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
 /// How long an answer is kept for a repeated key.
 pub const KEEP_HOURS: i64 = 24;
 /// A claim still IN_PROGRESS this long after it was taken is left over from a crash (every API
-/// function times out well before) and may be taken over.
+/// function times out well before) and may be taken over. Taking it over cannot run the request
+/// twice: the first attempt's commit needs its claim, so it fails once the claim has moved on.
 pub const STALE_SECONDS: i64 = 120;
+/// An answer longer than this is stored in parts of this size beside the record, each its own
+/// item, all in the same transaction: DynamoDB's items stop at 400 KB.
+pub const PART_BYTES: usize = 300 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Recorded {
@@ -29,6 +36,15 @@ impl Recorded {
     }
 }
 
+/// One attempt's hold on a key: what its answer is stored under and conditional on.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub record: String,
+    pub fingerprint: String,
+    pub attempt: String,
+    pub claimed_at: DateTime<Utc>,
+}
+
 fn epoch(t: DateTime<Utc>) -> AttributeValue {
     AttributeValue::N(t.timestamp().to_string())
 }
@@ -40,9 +56,76 @@ fn number(item: &Item, name: &str) -> Option<i64> {
     }
 }
 
+fn part_key(record: &str, n: usize) -> String {
+    format!("{record}#PART#{n}")
+}
+
+/// `body` cut into pieces of at most `PART_BYTES`, never inside a character.
+fn pieces(body: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while rest.len() > PART_BYTES {
+        let mut cut = PART_BYTES;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (head, tail) = rest.split_at(cut);
+        out.push(head);
+        rest = tail;
+    }
+    out.push(rest);
+    out
+}
+
+impl Claim {
+    /// Only while this attempt still holds the claim.
+    fn still_held(&self) -> Condition {
+        Condition::new("#state = :progress AND #attempt = :mine")
+            .name("#state", "state")
+            .name("#attempt", "attempt")
+            .value(":progress", s("IN_PROGRESS"))
+            .value(":mine", s(self.attempt.clone()))
+    }
+
+    /// The writes that store `status` and `body` as the answer: the record, and its parts when
+    /// the body is too long for one item.
+    pub fn answer(&self, status: u16, body: &str) -> Vec<Write> {
+        let expires = epoch(self.claimed_at + Duration::hours(KEEP_HOURS));
+        let mut record: Item = HashMap::from([
+            ("pk".to_string(), s(self.record.clone())),
+            ("sk".to_string(), s(IDEMPOTENCY)),
+            ("kind".to_string(), s(IDEMPOTENCY)),
+            ("state".to_string(), s("COMPLETED")),
+            ("fingerprint".to_string(), s(self.fingerprint.clone())),
+            ("attempt".to_string(), s(self.attempt.clone())),
+            ("status".to_string(), AttributeValue::N(status.to_string())),
+            ("expiresAt".to_string(), expires.clone()),
+        ]);
+        let pieces = pieces(body);
+        if pieces.len() == 1 {
+            record.insert("body".into(), s(body));
+            return vec![Write::Put(record, Some(self.still_held()))];
+        }
+        record.insert("parts".into(), AttributeValue::N(pieces.len().to_string()));
+        let mut writes = vec![Write::Put(record, Some(self.still_held()))];
+        for (n, piece) in pieces.into_iter().enumerate() {
+            let part = HashMap::from([
+                ("pk".to_string(), s(part_key(&self.record, n))),
+                ("sk".to_string(), s(IDEMPOTENCY)),
+                ("kind".to_string(), s(IDEMPOTENCY)),
+                ("body".to_string(), s(piece)),
+                ("expiresAt".to_string(), expires.clone()),
+            ]);
+            writes.push(Write::Put(part, None));
+        }
+        writes
+    }
+}
+
 impl Store {
-    /// Claims `key` for a request with `fingerprint`; false when a live record holds it.
-    pub async fn claim_idempotency(&self, key: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Claims `key` for one attempt of a request with `fingerprint`; `None` when a live record
+    /// holds it.
+    pub async fn claim_idempotency(&self, key: &str, fingerprint: &str, attempt: &str, now: DateTime<Utc>) -> Result<Option<Claim>, StoreError> {
         let result = self
             .client
             .put_item()
@@ -52,6 +135,7 @@ impl Store {
             .item("kind", s(IDEMPOTENCY))
             .item("state", s("IN_PROGRESS"))
             .item("fingerprint", s(fingerprint))
+            .item("attempt", s(attempt))
             .item("staleAt", s(stamp(now + Duration::seconds(STALE_SECONDS))))
             .item("expiresAt", epoch(now + Duration::hours(KEEP_HOURS)))
             .condition_expression("attribute_not_exists(pk) OR expiresAt < :now OR (#state = :progress AND staleAt < :stamp)")
@@ -61,7 +145,12 @@ impl Store {
             .expression_attribute_values(":progress", s("IN_PROGRESS"))
             .send()
             .await;
-        claimed(result.map_err(classify))
+        let claim = Claim { record: key.into(), fingerprint: fingerprint.into(), attempt: attempt.into(), claimed_at: now };
+        match result.map_err(classify) {
+            Ok(_) => Ok(Some(claim)),
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The live record under `key`; an expired one reads as absent.
@@ -71,44 +160,63 @@ impl Store {
             return Ok(None);
         }
         let fingerprint = string_attr(&item, "fingerprint").unwrap_or_default().to_string();
-        Ok(Some(match string_attr(&item, "state") {
-            Some("COMPLETED") => Recorded::Completed {
-                fingerprint,
-                status: number(&item, "status").and_then(|n| u16::try_from(n).ok()).unwrap_or(500),
-                body: string_attr(&item, "body").unwrap_or_default().to_string(),
-            },
-            _ => Recorded::InProgress { fingerprint },
-        }))
+        if string_attr(&item, "state") != Some("COMPLETED") {
+            return Ok(Some(Recorded::InProgress { fingerprint }));
+        }
+        let status = number(&item, "status").and_then(|n| u16::try_from(n).ok()).unwrap_or(500);
+        let body = match number(&item, "parts") {
+            Some(parts) => self.answer_parts(key, parts).await?,
+            None => string_attr(&item, "body").unwrap_or_default().to_string(),
+        };
+        Ok(Some(Recorded::Completed { fingerprint, status, body }))
     }
 
-    pub async fn complete_idempotency(&self, key: &str, status: u16, body: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .key("sk", s(IDEMPOTENCY))
-            .update_expression("SET #state = :done, #status = :status, body = :body")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":done", s("COMPLETED"))
-            .expression_attribute_values(":status", AttributeValue::N(status.to_string()))
-            .expression_attribute_values(":body", s(body))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
+    async fn answer_parts(&self, key: &str, parts: i64) -> Result<String, StoreError> {
+        let mut body = String::new();
+        for n in 0..usize::try_from(parts).unwrap_or(0) {
+            let part = self.get(&part_key(key, n), IDEMPOTENCY).await?.ok_or_else(|| StoreError::Corrupt(format!("{key} lacks part {n}")))?;
+            body.push_str(string_attr(&part, "body").unwrap_or_default());
+        }
+        Ok(body)
     }
 
-    /// Gives the key back after a 5xx, so the retry runs afresh.
-    pub async fn release_idempotency(&self, key: &str) -> Result<(), StoreError> {
+    /// Stores an answer that came without a change (a refusal), if the claim is still held.
+    pub async fn complete_idempotency(&self, claim: &Claim, status: u16, body: &str) -> Result<(), StoreError> {
+        self.write_all(claim.answer(status, body)).await
+    }
+
+    /// Gives the key back after a 5xx, so the retry runs afresh; never a record already completed
+    /// (a commit that went through before the error) nor another attempt's claim.
+    pub async fn release_idempotency(&self, claim: &Claim) -> Result<(), StoreError> {
+        let held = claim.still_held();
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key("pk", s(claim.record.clone()))
             .key("sk", s(IDEMPOTENCY))
+            .condition_expression(held.expression)
+            .set_expression_attribute_names(Some(held.names))
+            .set_expression_attribute_values(Some(held.values))
             .send()
             .await
             .map(|_| ())
             .map_err(classify)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_answer_is_cut_into_parts_that_join_back_whole() {
+        let body = "é".repeat(PART_BYTES); // two bytes each: the cut must fall between characters
+        let pieces = pieces(&body);
+        assert_eq!(pieces.len(), 2);
+        assert!(pieces.iter().all(|p| p.len() <= PART_BYTES));
+        assert_eq!(pieces.concat(), body);
+        let claim = Claim { record: "IDEMPOTENCY#1#POST /offers#k".into(), fingerprint: "f".into(), attempt: "a".into(), claimed_at: Utc::now() };
+        assert_eq!(claim.answer(201, &body).len(), 3, "the record and two parts");
+        assert_eq!(claim.answer(201, "{}").len(), 1);
     }
 }

@@ -36,9 +36,21 @@ impl Index {
     }
 }
 
-/// The partition of the due index. One partition keeps the sweep a single query; its write rate
-/// is that of expiring things, far below a partition's limit.
-pub const DUE_PARTITION: &str = "DUE";
+/// The due index is spread over this many partitions (`DUE#0`..`DUE#7`), each item's fixed by a
+/// hash of its key, so no one partition carries every expiring item's writes; the sweep reads
+/// each. The index projects keys only: the sweep reads what it settles from the table itself.
+pub const DUE_SHARDS: u32 = 8;
+
+/// The due partition of an item's key: FNV-1a, stable across builds and platforms.
+pub fn due_shard(pk: &str) -> String {
+    let hash = pk.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("DUE#{}", hash % DUE_SHARDS)
+}
+
+/// Every due partition, in order.
+pub fn due_shards() -> Vec<String> {
+    (0..DUE_SHARDS).map(|n| format!("DUE#{n}")).collect()
+}
 
 /// A stored value with the version it was read at, for conditional replacement.
 #[derive(Debug, Clone)]
@@ -82,11 +94,17 @@ pub fn index(mut item: Item, index: Index, partition: String, sort: String) -> I
 pub fn due(item: Item, at: Option<DateTime<Utc>>) -> Item {
     match at {
         Some(at) => {
-            let key = format!("{}#{}", stamp(at), string_attr(&item, "pk").unwrap_or_default());
-            index(item, Index::ByDue, DUE_PARTITION.into(), key)
+            let pk = string_attr(&item, "pk").unwrap_or_default().to_string();
+            index(item, Index::ByDue, due_shard(&pk), due_key(at, &pk))
         }
         None => item,
     }
+}
+
+/// The due index's sort key: the instant, then the item's key, unique so that pages never split
+/// a tie. Fixed-width stamps keep it in time order for every year the service can produce.
+pub fn due_key(at: DateTime<Utc>, pk: &str) -> String {
+    format!("{}#{pk}", stamp(at))
 }
 
 /// The due-index bound that takes in everything due at or before `now` (`~` sorts after `#`).
@@ -107,5 +125,33 @@ pub fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Some(v.as_str()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn due_keys_sort_in_time_order_for_every_date_the_service_can_produce() {
+        // From now to an agreement starting 3 years out and running 60 months (8 years), and an
+        // opportunity ending 5 years out: every day's end, and instants within a day.
+        let start = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let mut previous = due_key(start, "OFFER#offer-z");
+        for day in 1..=(9 * 366) {
+            let at = start + Duration::days(day) - Duration::milliseconds(i64::from(day % 3) * 7);
+            let key = due_key(at, "AGREEMENT#agr-a");
+            assert!(key > previous, "{key} must sort after {previous}");
+            assert!(key.as_str() <= due_bound(at).as_str(), "{key} is due at {at}");
+            previous = key;
+        }
+    }
+
+    #[test]
+    fn items_spread_over_every_due_shard_and_each_keeps_its_own() {
+        let shards: std::collections::BTreeSet<String> = (0..200).map(|i| due_shard(&format!("OFFER#offer-{i}"))).collect();
+        assert_eq!(shards.into_iter().collect::<Vec<_>>(), due_shards());
+        assert_eq!(due_shard("OPPORTUNITY#opp-1"), due_shard("OPPORTUNITY#opp-1"));
     }
 }

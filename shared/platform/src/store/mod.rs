@@ -20,9 +20,9 @@ mod items;
 mod page;
 
 pub use aggregates::*;
-pub use idempotency::{Recorded, IDEMPOTENCY};
-pub use items::{parse as parse_item, string_attr, Index, Versioned};
-pub use page::{decode_token, Page, Position, Stream};
+pub use idempotency::{Claim, Recorded, IDEMPOTENCY};
+pub use items::{due_shards, parse as parse_item, string_attr, Index, Versioned};
+pub use page::{Page, Position, Stream};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -60,21 +60,127 @@ where
     }
 }
 
-/// A conditional claim's outcome: true when this call took it, false when an existing claim held.
-pub(crate) fn claimed<T>(result: Result<T, StoreError>) -> Result<bool, StoreError> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(StoreError::Conflict) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
 /// A write in a transaction, with the state it is conditional on.
 pub enum Write {
     /// A new item: fails if the key exists.
     Create(Item),
     /// Replaces an item read at `version`: fails if anyone wrote it since.
     Replace(Item, u64),
+    /// Changes some attributes in place, conditional on the item's state alone, so writers that
+    /// touch other attributes (a counter, a description) never conflict with each other.
+    Update(Update),
+    /// A whole item, written if `Condition` holds (always, without one).
+    Put(Item, Option<Condition>),
+}
+
+/// A condition expression with its own attribute aliases (`#name`, `:value`).
+#[derive(Debug, Clone, Default)]
+pub struct Condition {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: Item,
+}
+
+impl Condition {
+    pub fn new(expression: impl Into<String>) -> Condition {
+        Condition { expression: expression.into(), ..Condition::default() }
+    }
+
+    pub fn name(mut self, alias: &str, attribute: &str) -> Condition {
+        self.names.insert(alias.into(), attribute.into());
+        self
+    }
+
+    pub fn value(mut self, alias: &str, value: AttributeValue) -> Condition {
+        self.values.insert(alias.into(), value);
+        self
+    }
+}
+
+/// An in-place change of one item: attributes set, numbers added to, attributes removed.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub pk: String,
+    pub sk: String,
+    set: Vec<(String, AttributeValue)>,
+    add: Vec<(String, i64)>,
+    remove: Vec<String>,
+    condition: Condition,
+}
+
+impl Update {
+    /// An update of an item that must exist.
+    pub fn of(pk: impl Into<String>, sk: impl Into<String>) -> Update {
+        Update { pk: pk.into(), sk: sk.into(), set: Vec::new(), add: Vec::new(), remove: Vec::new(), condition: Condition::new("attribute_exists(pk)") }
+    }
+
+    pub fn set(mut self, attribute: &str, value: AttributeValue) -> Update {
+        self.set.push((attribute.into(), value));
+        self
+    }
+
+    pub fn add(mut self, attribute: &str, by: i64) -> Update {
+        self.add.push((attribute.into(), by));
+        self
+    }
+
+    pub fn remove(mut self, attribute: &str) -> Update {
+        self.remove.push(attribute.into());
+        self
+    }
+
+    /// Also requires `condition` (beside the item's existence).
+    pub fn only_if(mut self, condition: Condition) -> Update {
+        self.condition.expression = format!("attribute_exists(pk) AND ({})", condition.expression);
+        self.condition.names.extend(condition.names);
+        self.condition.values.extend(condition.values);
+        self
+    }
+
+    /// The update expression, every attribute behind an alias so no reserved word can bite.
+    fn expression(&self) -> (String, HashMap<String, String>, Item) {
+        let mut names = self.condition.names.clone();
+        let mut values = self.condition.values.clone();
+        let mut clauses = Vec::new();
+        let alias = |attribute: &str, names: &mut HashMap<String, String>| {
+            let key = format!("#u{}", names.len());
+            names.insert(key.clone(), attribute.to_string());
+            key
+        };
+        let sets: Vec<String> = self
+            .set
+            .iter()
+            .enumerate()
+            .map(|(i, (attribute, value))| {
+                values.insert(format!(":s{i}"), value.clone());
+                format!("{} = :s{i}", alias(attribute, &mut names))
+            })
+            .collect();
+        if !sets.is_empty() {
+            clauses.push(format!("SET {}", sets.join(", ")));
+        }
+        let adds: Vec<String> = self
+            .add
+            .iter()
+            .enumerate()
+            .map(|(i, (attribute, by))| {
+                values.insert(format!(":a{i}"), AttributeValue::N(by.to_string()));
+                format!("{} :a{i}", alias(attribute, &mut names))
+            })
+            .collect();
+        if !adds.is_empty() {
+            clauses.push(format!("ADD {}", adds.join(", ")));
+        }
+        let removes: Vec<String> = self.remove.iter().map(|attribute| alias(attribute, &mut names)).collect();
+        if !removes.is_empty() {
+            clauses.push(format!("REMOVE {}", removes.join(", ")));
+        }
+        (clauses.join(" "), names, values)
+    }
+
+    fn key(&self) -> Item {
+        HashMap::from([("pk".to_string(), AttributeValue::S(self.pk.clone())), ("sk".to_string(), AttributeValue::S(self.sk.clone()))])
+    }
 }
 
 #[derive(Clone)]
@@ -98,21 +204,34 @@ impl Store {
 
     /// Writes every item or none, each conditional on the state it was read in.
     pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let items = writes.into_iter().map(|w| self.put_of(w)).collect::<Result<Vec<_>, _>>()?;
+        let items = writes.into_iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(err) => Err(transaction_error(err)),
         }
     }
 
+    /// Several writes as one transaction; a single one as a plain write (one action, same rules).
+    pub async fn write_all(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
+        match writes.len() {
+            0 => Ok(()),
+            1 => self.put(writes.remove(0)).await,
+            _ => self.transact(writes).await,
+        }
+    }
+
     /// One item, conditionally: the single-item form of `transact`.
     pub async fn put(&self, write: Write) -> Result<(), StoreError> {
-        let (item, condition, names, values) = condition_of(write);
+        if let Write::Update(update) = write {
+            return self.update(update).await.map(|_| ());
+        }
+        let (item, condition) = condition_of(write)?;
+        let (expression, names, values) = parts_of(condition);
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition)
+            .set_condition_expression(expression)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .send()
@@ -121,16 +240,49 @@ impl Store {
             .map_err(classify)
     }
 
-    fn put_of(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
-        let (item, condition, names, values) = condition_of(write);
+    /// Applies `update` and answers the item as it now stands.
+    pub async fn update(&self, update: Update) -> Result<Item, StoreError> {
+        let (expression, names, values) = update.expression();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key()))
+            .update_expression(expression)
+            .condition_expression(update.condition.expression.clone())
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map(|out| out.attributes.unwrap_or_default())
+            .map_err(classify)
+    }
+
+    fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Aws(e.to_string());
+        if let Write::Update(update) = write {
+            let (expression, names, values) = update.expression();
+            let item = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(update.key()))
+                .update_expression(expression)
+                .condition_expression(update.condition.expression.clone())
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .build()
+                .map_err(built)?;
+            return Ok(TransactWriteItem::builder().update(item).build());
+        }
+        let (item, condition) = condition_of(write)?;
+        let (expression, names, values) = parts_of(condition);
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition)
+            .set_condition_expression(expression)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .build()
-            .map_err(|e| StoreError::Aws(e.to_string()))?;
+            .map_err(built)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -149,18 +301,24 @@ impl Store {
     }
 }
 
-type Names = Option<HashMap<String, String>>;
-type Values = Option<HashMap<String, AttributeValue>>;
-
-/// The condition of a write; attribute names go through aliases so no reserved word can bite.
-fn condition_of(write: Write) -> (Item, String, Names, Values) {
+/// The whole item a put writes, and the condition it is written on.
+fn condition_of(write: Write) -> Result<(Item, Option<Condition>), StoreError> {
     match write {
-        Write::Create(item) => (item, "attribute_not_exists(pk)".into(), None, None),
+        Write::Create(item) => Ok((item, Some(Condition::new("attribute_not_exists(pk)")))),
         Write::Replace(item, version) => {
-            let names = HashMap::from([("#version".to_string(), "version".to_string())]);
-            let values = HashMap::from([(":read".to_string(), AttributeValue::N(version.to_string()))]);
-            (item, "#version = :read".into(), Some(names), Some(values))
+            Ok((item, Some(Condition::new("#version = :read").name("#version", "version").value(":read", AttributeValue::N(version.to_string())))))
         }
+        Write::Put(item, condition) => Ok((item, condition)),
+        Write::Update(update) => Err(StoreError::Aws(format!("the update of {} is not a put", update.pk))),
+    }
+}
+
+type Parts = (Option<String>, Option<HashMap<String, String>>, Option<Item>);
+
+fn parts_of(condition: Option<Condition>) -> Parts {
+    match condition {
+        None => (None, None, None),
+        Some(c) => (Some(c.expression), (!c.names.is_empty()).then_some(c.names), (!c.values.is_empty()).then_some(c.values)),
     }
 }
 

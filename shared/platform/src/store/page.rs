@@ -5,18 +5,19 @@
 
 use super::items::{parse, s, string_attr, Index};
 use super::{classify, Item, Store, StoreError};
-use base64::Engine;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, VecDeque};
 
 /// One side of a list: an index partition and the sort-key prefix of the kind listed, optionally
-/// narrowed to a range of sort keys (both ends inclusive).
+/// narrowed to a range of sort keys (both ends inclusive). `key_parts` is how many `#`-separated
+/// parts follow the prefix in its sort keys.
 #[derive(Debug, Clone)]
 pub struct Stream {
     pub index: Index,
     pub partition: String,
     pub prefix: String,
     pub range: Option<(String, String)>,
+    pub key_parts: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,40 +29,31 @@ pub enum Position {
 
 pub struct Page<T> {
     pub items: Vec<T>,
-    pub next_token: Option<String>,
+    /// Where each side stopped, when there is more to read.
+    pub next: Option<Vec<Position>>,
 }
 
-/// Decodes a next token for these streams; `None` for anything this service did not issue.
-pub fn decode_token(token: &str, streams: &[Stream]) -> Option<Vec<Position>> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
-    let raw: Vec<Option<String>> = serde_json::from_slice(&bytes).ok()?;
-    if raw.len() != streams.len() {
-        return None;
+impl Stream {
+    /// The parts of a position: its sort key without the kind's prefix (the listed item's own
+    /// creation time and id, or a seller's account), for a token to carry instead of the key.
+    pub fn position_parts(&self, sort_key: &str) -> Option<Vec<String>> {
+        sort_key.strip_prefix(&self.prefix).map(|rest| rest.split('#').map(str::to_string).collect())
     }
-    raw.into_iter()
-        .zip(streams)
-        .map(|(p, stream)| match p {
-            None => Some(Position::Start),
-            Some(done) if done == "~" => Some(Position::Done),
-            Some(after) if after.starts_with(&stream.prefix) && after.len() <= 512 && after.split('#').count() >= 2 => {
-                Some(Position::After(after))
-            }
-            Some(_) => None,
-        })
-        .collect()
-}
 
-fn encode_token(positions: &[Position]) -> String {
-    let raw: Vec<Option<&str>> = positions
-        .iter()
-        .map(|p| match p {
-            Position::Start => None,
-            Position::After(sk) => Some(sk.as_str()),
-            Position::Done => Some("~"),
-        })
-        .collect();
-    let json = serde_json::to_vec(&raw).unwrap_or_default();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    /// The sort key back from a token's parts: only one of this stream's own shape (as many
+    /// parts as its keys have, each of the characters stamps and ids are made of) and inside its
+    /// query's range, so no position can point outside what the query reads.
+    pub fn position_from(&self, parts: &[String]) -> Option<String> {
+        let plain = |p: &String| !p.is_empty() && p.len() <= 64 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        if parts.len() != self.key_parts || !parts.iter().all(plain) {
+            return None;
+        }
+        let key = format!("{}{}", self.prefix, parts.join("#"));
+        match &self.range {
+            Some((from, to)) if key.as_str() < from.as_str() || key.as_str() > to.as_str() => None,
+            _ => Some(key),
+        }
+    }
 }
 
 struct Buffer {
@@ -111,7 +103,7 @@ impl Store {
             }
         }
         let finished = positions.iter().all(|p| *p == Position::Done);
-        Ok(Page { items, next_token: (!finished).then(|| encode_token(&positions)) })
+        Ok(Page { items, next: (!finished).then_some(positions) })
     }
 
     async fn fetch(&self, stream: &Stream, position: &Position, limit: usize) -> Result<Buffer, StoreError> {
@@ -170,23 +162,21 @@ fn start_key(pk_attr: &str, sk_attr: &str, partition: &str, sort: &str) -> HashM
 mod tests {
     use super::*;
 
-    fn streams() -> Vec<Stream> {
-        vec![
-            Stream { index: Index::ByIsv, partition: "ISV#1".into(), prefix: "OFFER#".into(), range: None },
-            Stream { index: Index::ByBuyer, partition: "BUYER#1".into(), prefix: "OFFER#".into(), range: None },
-        ]
+    fn offers() -> Stream {
+        Stream { index: Index::ByIsv, partition: "ISV#1".into(), prefix: "OFFER#".into(), range: None, key_parts: 2 }
     }
 
     #[test]
-    fn tokens_round_trip_and_tampering_is_caught() {
-        let positions = vec![Position::After("OFFER#2027-01-01T00:00:00.000Z#offer-1".into()), Position::Done];
-        let token = encode_token(&positions);
-        assert_eq!(decode_token(&token, &streams()), Some(positions));
-        assert_eq!(decode_token("not a token", &streams()), None);
-        let foreign = encode_token(&[Position::After("AGREEMENT#x#agr-1".into()), Position::Start]);
-        assert_eq!(decode_token(&foreign, &streams()), None);
-        let short = encode_token(&[Position::Start]);
-        assert_eq!(decode_token(&short, &streams()), None);
+    fn a_position_is_carried_as_its_parts_and_only_this_streams_shape_comes_back() {
+        let key = "OFFER#2027-01-01T00:00:00.000Z#offer-1";
+        let parts = offers().position_parts(key).unwrap();
+        assert_eq!(parts, ["2027-01-01T00:00:00.000Z", "offer-1"]);
+        assert_eq!(offers().position_from(&parts).as_deref(), Some(key));
+        assert_eq!(offers().position_from(&["x".into()]), None, "too few parts");
+        assert_eq!(offers().position_from(&["a#b".into(), "c".into()]), None, "a separator smuggled in");
+        let report = Stream { range: Some(("OFFER#2027-01-01".into(), "OFFER#2027-01-31".into())), ..offers() };
+        assert_eq!(report.position_from(&["2027-02-01T00:00:00.000Z".into(), "offer-1".into()]), None, "outside the query's range");
+        assert!(report.position_from(&parts).is_some());
     }
 
     #[test]
