@@ -188,8 +188,10 @@ fn invocation(event: &Value) -> Response<Full<Bytes>> {
     response
 }
 
-/// The environment Lambda gives every function, plus the emulator's endpoint and dummy credentials.
+/// The environment Lambda gives every function, plus the emulator's endpoint and the credentials
+/// of the function's local IAM user (its template role's actions, where the emulator enforces IAM).
 pub fn lambda_environment(function: &str, endpoint_url: &str) -> Vec<(String, String)> {
+    let key = format!("local-{function}");
     [
         ("AWS_LAMBDA_FUNCTION_NAME", function),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
@@ -197,8 +199,8 @@ pub fn lambda_environment(function: &str, endpoint_url: &str) -> Vec<(String, St
         ("AWS_LAMBDA_LOG_GROUP_NAME", &format!("/aws/lambda/{function}")),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "2027/01/10/[$LATEST]0123456789abcdef"),
         ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", key.as_str()),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_ENDPOINT_URL", endpoint_url),
     ]

@@ -1,0 +1,235 @@
+//! Every AWS call each function makes is one its role in `infra/template.yaml` allows, resources
+//! included. The emulator enforces actions only (each function runs as an IAM user with its role's
+//! actions), and counts a transaction as an action of its own; AWS authorizes each item of a
+//! transaction and matches resources. So the gateway records every call as AWS would authorize it
+//! (action and ARN), and this test holds each against the function's policy with IAM's rules,
+//! evaluated by the small matcher below.
+
+mod common;
+
+use common::*;
+use local_gateway::calls::{queue_arn, table_arn, Call, ACCOUNT, REGION};
+use serde_json::json;
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+struct Statement {
+    allow: bool,
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+/// The stack's names, to resolve the template's references to the ARNs the calls use.
+struct Names {
+    table: String,
+    queue: String,
+    dead_letter_queue: String,
+    sender: String,
+}
+
+impl Names {
+    fn resolve(&self, value: &Value) -> String {
+        match value {
+            Value::String(s) => s.clone(),
+            Value::Tagged(tagged) => {
+                let inner = tagged.value.as_str().unwrap_or_else(|| panic!("a {} of a string: {value:?}", tagged.tag));
+                match tagged.tag.to_string().as_str() {
+                    "!GetAtt" => self.attribute(inner),
+                    "!Sub" => self.substitute(inner),
+                    other => panic!("the matcher does not know {other} in a policy resource"),
+                }
+            }
+            other => panic!("a policy resource the matcher cannot read: {other:?}"),
+        }
+    }
+
+    fn attribute(&self, name: &str) -> String {
+        match name {
+            "Table.Arn" => table_arn(&self.table),
+            "EventQueue.Arn" => queue_arn(&self.queue),
+            "EventDeadLetterQueue.Arn" => queue_arn(&self.dead_letter_queue),
+            other => panic!("the matcher does not know the ARN of {other}"),
+        }
+    }
+
+    fn substitute(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        while let Some(start) = out.find("${") {
+            let end = out[start..].find('}').map(|e| start + e).expect("a closed ${...}");
+            let value = match &out[start + 2..end] {
+                "AWS::Partition" => "aws".to_string(),
+                "AWS::Region" => REGION.to_string(),
+                "AWS::AccountId" => ACCOUNT.to_string(),
+                "SenderEmail" => self.sender.clone(),
+                attribute => self.attribute(attribute),
+            };
+            out.replace_range(start..=end, &value);
+        }
+        out
+    }
+}
+
+fn strings(value: &Value, names: &Names) -> Vec<String> {
+    match value {
+        Value::Sequence(items) => items.iter().map(|v| names.resolve(v)).collect(),
+        single => vec![names.resolve(single)],
+    }
+}
+
+/// Every function's statements, by the binary it builds.
+fn policies(names: &Names) -> BTreeMap<String, Vec<Statement>> {
+    let template = repo_yaml("infra/template.yaml");
+    let mut out = BTreeMap::new();
+    for resource in template["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function")) {
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
+        let statements = resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .map(|s| Statement { allow: s["Effect"].as_str() == Some("Allow"), actions: strings(&s["Action"], names), resources: strings(&s["Resource"], names) })
+            .collect();
+        out.insert(binary, statements);
+    }
+    out
+}
+
+/// IAM's wildcards: `*` any run of characters, `?` any one.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// IAM's evaluation for one identity policy: an explicit deny wins, else some allow must match
+/// both the action (case-insensitive) and the resource.
+fn allowed(statements: &[Statement], call: &Call) -> bool {
+    let matches = |s: &Statement| {
+        s.actions.iter().any(|a| glob(&a.to_lowercase(), &call.action.to_lowercase())) && s.resources.iter().any(|r| glob(r, &call.resource))
+    };
+    !statements.iter().any(|s| !s.allow && matches(s)) && statements.iter().any(|s| s.allow && matches(s))
+}
+
+#[test]
+fn the_matcher_follows_iams_rules() {
+    let names = Names { table: "t".into(), queue: "q".into(), dead_letter_queue: "d".into(), sender: "s@x.example".into() };
+    let table = table_arn("t");
+    let policy = vec![
+        Statement { allow: true, actions: vec!["dynamodb:GetItem".into(), "sqs:*".into()], resources: vec![table.clone(), queue_arn("q")] },
+        Statement { allow: true, actions: vec!["dynamodb:Query".into()], resources: vec![format!("{table}/index/by*")] },
+    ];
+    let call = |action: &str, resource: &str| Call { function: "f".into(), action: action.into(), resource: resource.into() };
+    assert!(allowed(&policy, &call("dynamodb:getitem", &table)));
+    assert!(!allowed(&policy, &call("dynamodb:GetItem", &table_arn("another"))), "another table's ARN");
+    assert!(!allowed(&policy, &call("dynamodb:BatchGetItem", &table)), "an action not named");
+    assert!(allowed(&policy, &call("dynamodb:Query", &format!("{table}/index/byDue"))));
+    assert!(!allowed(&policy, &call("dynamodb:Query", &table)), "an index grant is not the table's");
+    assert!(allowed(&policy, &call("sqs:SendMessage", &queue_arn("q"))));
+    let denied = [Statement { allow: false, actions: vec!["sqs:SendMessage".into()], resources: vec!["*".into()] }];
+    assert!(!allowed(&policy.into_iter().chain(denied).collect::<Vec<_>>(), &call("sqs:SendMessage", &queue_arn("q"))), "a deny wins");
+    assert_eq!(names.resolve(&serde_yaml::from_str("!Sub \"${Table.Arn}/index/byIsv\"").unwrap()), format!("{table}/index/byIsv"));
+}
+
+/// Everything the service does, through HTTP, the sweep and notify: every function, every kind of
+/// call (gets, batches, queries on each index, transactions of puts and updates, SQS, SES).
+async fn the_whole_service(stack: &Stack) {
+    let product = stack.cast().await;
+    let keyed = |key: &str| [("idempotency-key", key.to_string())];
+    assert_eq!(stack.get("/sellers/me", ISV).await.status, 200);
+    assert_eq!(stack.get("/resellers?limit=1", ISV).await.status, 200);
+    assert_eq!(stack.get(&format!("/products/{product}"), ISV).await.status, 200);
+    let r = stack.call_with("POST", "/products", Some(ISV), Some(json!({"title": "Kept", "productType": "ami", "paid": true, "dimensions": [{"key": "hours", "name": "Hours", "unitPrice": "1.00"}]})), &keyed("p-1")).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let products = stack.get("/products?limit=1", ISV).await;
+    let next = products.body["nextToken"].as_str().expect("a second page").to_string();
+    assert_eq!(stack.get(&format!("/products?limit=1&nextToken={next}"), ISV).await.status, 200);
+
+    let body = opportunity_body(&product, json!({}));
+    let r = stack.call_with("POST", "/opportunities", Some(ISV), Some(body.clone()), &keyed("o-1")).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let opportunity_id = id(&r.body["items"][0], "opportunityId");
+    assert_eq!(stack.call_with("POST", "/opportunities", Some(ISV), Some(body), &keyed("o-1")).await.status, 201, "replayed");
+    let path = format!("/opportunities/{opportunity_id}");
+    assert_eq!(stack.call("PATCH", &path, Some(ISV), Some(json!({"description": "Q3"}))).await.status, 200);
+    assert_eq!(stack.post(&format!("{path}/clone"), ISV, json!({"name": "ResellQ4Acme"})).await.status, 201);
+    let exported = stack.get(&format!("{path}/changeset"), ISV).await;
+    assert_eq!(exported.status, 200);
+    assert_eq!(stack.post("/opportunities/import", ISV, exported.body["changeSets"][0].clone()).await.status, 201);
+
+    let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+    let agreement = stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await;
+    assert_eq!(agreement.status, 201, "{agreement:?}");
+    let replacing = stack.offer(&opportunity_id, &product, json!({"replacesAgreementId": id(&agreement.body, "agreementId")})).await;
+    assert_eq!(replacing.status, 201, "{replacing:?}");
+    assert_eq!(stack.post(&format!("/offers/{}/accept", id(&replacing.body, "offerId")), BUYER, json!({})).await.status, 201);
+    let cancelled = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+    assert_eq!(stack.post(&format!("/offers/{cancelled}/cancel"), RESELLER, json!({})).await.status, 200);
+    let expiring = id(&stack.offer(&opportunity_id, &product, json!({"expiresOn": "2027-01-12"})).await.body, "offerId");
+
+    for list in ["/opportunities", "/offers", "/agreements", "/reports/sales?from=2027-01-01&to=2027-01-31"] {
+        assert_eq!(stack.get(list, ISV).await.status, 200, "{list}");
+        assert_eq!(stack.get(list, RESELLER).await.status, 200, "{list}");
+    }
+    assert_eq!(stack.get(&format!("/offers/{expiring}"), BUYER).await.status, 200);
+    assert_eq!(stack.get("/agreements", BUYER).await.status, 200);
+    assert_eq!(stack.post(&format!("{path}/revoke"), ISV, json!({})).await.status, 200);
+
+    // SQS down: the outbox leaves the event for the sweep, which re-sends it.
+    let other = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    stack.call("POST", "/_local/faults", None, Some(json!({"sqs": "down"}))).await;
+    assert_eq!(stack.offer(&other, &product, json!({})).await.status, 201);
+    stack.call("POST", "/_local/faults", None, Some(json!({"sqs": "up"}))).await;
+    stack.set_clock("2027-01-13T00:00:00Z").await;
+    let report = stack.sweep_report().await;
+    assert_eq!((report["expired"]["offers"].as_u64(), report["eventsResent"].as_u64()), (Some(1), Some(1)), "{report}");
+    stack.set_clock("2028-06-01T00:00:00Z").await;
+    assert!(stack.sweep().await["agreements"].as_u64() >= Some(1));
+    let (delivered, failed) = stack.drain().await;
+    assert!(delivered > 10 && failed == 0, "{delivered} delivered, {failed} failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_call_each_function_makes_is_allowed_by_its_role_resources_included() {
+    let stack = Stack::start().await;
+    the_whole_service(&stack).await;
+    let config = &stack.running.gateway.config.names;
+    let names = Names { table: config.table.clone(), queue: config.queue.clone(), dead_letter_queue: config.dead_letter_queue.clone(), sender: config.sender.clone() };
+    let policies = policies(&names);
+    let calls = stack.running.gateway.calls.calls();
+    let denied: Vec<&Call> = calls.iter().filter(|c| !policies.get(&c.function).is_some_and(|p| allowed(p, c))).collect();
+    assert!(denied.is_empty(), "calls the template's roles do not allow: {denied:#?}");
+
+    // The run reached every function and every kind of call the roles are there for.
+    let functions: BTreeSet<&str> = calls.iter().map(|c| c.function.as_str()).collect();
+    assert_eq!(functions, local_gateway::FUNCTIONS.iter().copied().collect(), "functions that made no call");
+    let made = |function: &str, action: &str| calls.iter().any(|c| c.function == function && c.action == action);
+    for (function, action) in [
+        ("notify", "dynamodb:BatchGetItem"),
+        ("notify", "ses:SendEmail"),
+        ("expire-sweep", "dynamodb:Query"),
+        ("expire-sweep", "dynamodb:BatchGetItem"),
+        ("expire-sweep", "sqs:SendMessage"),
+        ("extend-offer", "dynamodb:UpdateItem"),
+        ("accept-offer", "dynamodb:PutItem"),
+        ("create-opportunity", "dynamodb:BatchGetItem"),
+        ("query", "dynamodb:Query"),
+    ] {
+        assert!(made(function, action), "{function} never made {action}: the run does not cover it");
+    }
+}
