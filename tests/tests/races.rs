@@ -118,3 +118,80 @@ async fn an_offer_is_acceptable_to_the_last_millisecond_of_its_day_and_not_after
     assert_eq!(stack.sweep().await["offers"], 1);
     assert_eq!(stack.get(&format!("/offers/{in_time}"), BUYER).await.body["status"], "accepted");
 }
+
+/// Sets a fault; the answer has the attempts each service has refused so far.
+async fn fault(stack: &Stack, body: serde_json::Value) -> serde_json::Value {
+    let r = stack.call("POST", "/_local/faults", None, Some(body)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body
+}
+
+/// 24 offers and 12 patches of one multi-use opportunity at once: every request succeeds, every
+/// offer is counted, and the patches stand whole, one of them last.
+async fn offers_and_patches_at_once(stack: Arc<Stack>) {
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let path = format!("/opportunities/{opportunity_id}");
+    let offers: Vec<JoinHandle<u16>> = (0..24)
+        .map(|i| {
+            let (stack, opportunity_id, product) = (stack.clone(), opportunity_id.clone(), product.clone());
+            tokio::spawn(async move { stack.offer(&opportunity_id, &product, json!({"buyerCompanyName": format!("Buyer {i}")})).await.status })
+        })
+        .collect();
+    let patches: Vec<JoinHandle<(u16, serde_json::Value)>> = (0..12)
+        .map(|i| {
+            let (stack, path) = (stack.clone(), path.clone());
+            let body = json!({"description": format!("Patch {i}"), "notificationEmails": [format!("ops{i}@isv.example")]});
+            tokio::spawn(async move {
+                let r = stack.call("PATCH", &path, Some(ISV), Some(body)).await;
+                (r.status, r.body)
+            })
+        })
+        .collect();
+    for offer in offers {
+        assert_eq!(offer.await.unwrap(), 201, "every offer from a multi-use opportunity is made");
+    }
+    for patch in patches {
+        let (status, body) = patch.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let read = stack.get(&path, ISV).await.body;
+    assert_eq!(read["offersCreated"], 24, "no patch wrote a stale count back");
+    // The last patch stands whole: its description with its own emails, never a mix of two.
+    let n = read["description"].as_str().and_then(|d| d.strip_prefix("Patch ")).expect("a patch's description").to_string();
+    assert_eq!(read["notificationEmails"], json!([format!("ops{n}@isv.example")]));
+    assert_eq!(stack.get("/offers?limit=100", RESELLER).await.body["items"].as_array().map(Vec::len), Some(24));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offers_and_patches_at_once_on_one_opportunity_all_succeed() {
+    offers_and_patches_at_once(Arc::new(Stack::start().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offers_and_patches_at_once_succeed_through_transaction_conflicts() {
+    let stack = Arc::new(Stack::start().await);
+    fault(&stack, json!({"dynamodb": "conflicts"})).await;
+    offers_and_patches_at_once(stack.clone()).await;
+    let refused = fault(&stack, json!({"dynamodb": "up"})).await["refusedAttempts"]["dynamodb"].as_u64().unwrap_or(0);
+    // Every request's first write was cancelled as AWS cancels racing transactions, and retried:
+    // the cast and the create (5 writes), 24 offers and 12 patches.
+    assert!(refused >= 36, "only {refused} writes were cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_single_use_authorization_goes_to_exactly_one_offer_through_transaction_conflicts() {
+    let stack = Arc::new(Stack::start().await);
+    let product = stack.cast().await;
+    let body = opportunity_body(&product, json!({"duration": {"type": "singleUse"}}));
+    let opportunity_id = id(&stack.opportunity(body).await, "opportunityId");
+    fault(&stack, json!({"dynamodb": "conflicts"})).await;
+    let racers = (0..8)
+        .map(|i| {
+            let (stack, opportunity_id, product) = (stack.clone(), opportunity_id.clone(), product.clone());
+            tokio::spawn(async move { stack.offer(&opportunity_id, &product, json!({"buyerCompanyName": format!("Buyer {i}")})).await.status })
+        })
+        .collect();
+    one_winner(racers).await;
+    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
+}

@@ -93,17 +93,8 @@ impl From<StoreError> for Step {
 }
 
 /// Attempts of a state change before its loser is told to retry: enough for many requests racing
-/// on one item (DynamoDB cancels concurrent transactions on an item) with the backoff below.
+/// on one item with the jittered backoff between them.
 const ATTEMPTS: u32 = 10;
-const BACKOFF_BASE_MS: u64 = 10;
-const BACKOFF_CAP_MS: u64 = 500;
-
-/// "Full jitter": a random wait up to an exponentially growing cap, so racers spread out.
-fn backoff(attempt: u32) -> std::time::Duration {
-    let cap = BACKOFF_CAP_MS.min(BACKOFF_BASE_MS << attempt.min(16));
-    let random = uuid::Uuid::new_v4().as_u128() as u64;
-    std::time::Duration::from_millis(random % (cap + 1))
-}
 
 /// Runs read-decide-write until it commits. A write that lost a race is decided afresh on what
 /// won, so the loser gets the domain's own answer (e.g. "already accepted"), not a generic one.
@@ -114,16 +105,19 @@ where
 {
     for n in 0..ATTEMPTS {
         if n > 0 {
-            tokio::time::sleep(backoff(n)).await;
+            tokio::time::sleep(crate::store::backoff(n)).await;
         }
         match attempt().await {
             Ok(value) => return Ok(value),
             Err(Step::Refused(e)) => return Err(e),
-            Err(Step::Store(StoreError::Conflict)) => tracing::debug!(attempt = n, "lost a race; deciding again"),
+            Err(Step::Store(StoreError::Conflict | StoreError::Contended)) => tracing::debug!(attempt = n, "lost a race; deciding again"),
             Err(Step::Store(e)) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
+    // Still losing after every attempt: contention, not a state that forbids the action, so
+    // not a 409; the caller may retry shortly.
+    tracing::warn!("a state change lost every race it ran; answering retry later");
+    Err(ApiError::TooManyRequests)
 }
 
 /// Commits a change and, for a keyed request, its answer in the same transaction, conditional on
@@ -137,17 +131,3 @@ pub async fn commit(app: &App, req: &ApiRequest<'_>, mut writes: Vec<Write>, sta
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_waits_grow_and_stay_under_the_cap() {
-        for attempt in 1..ATTEMPTS {
-            let cap = BACKOFF_CAP_MS.min(BACKOFF_BASE_MS << attempt);
-            assert!((0..20).all(|_| backoff(attempt).as_millis() <= u128::from(cap)));
-        }
-        let waits: std::collections::BTreeSet<u128> = (0..50).map(|_| backoff(6).as_millis()).collect();
-        assert!(waits.len() > 5, "the waits are spread, not one fixed delay: {waits:?}");
-    }
-}

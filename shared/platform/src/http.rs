@@ -51,7 +51,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => ApiError::Conflict("the resource was changed by another request; read it again".into()),
-            StoreError::Throttled => ApiError::TooManyRequests,
+            StoreError::Throttled | StoreError::Contended => ApiError::TooManyRequests,
             StoreError::Aws(detail) | StoreError::Corrupt(detail) => {
                 tracing::error!(error = %detail, "store call failed");
                 ApiError::Internal

@@ -38,6 +38,10 @@ pub enum StoreError {
     /// A condition failed: someone else changed the item since we read it.
     #[error("a conditional write lost to a concurrent change")]
     Conflict,
+    /// DynamoDB cancelled the write because another transaction was on one of its items at that
+    /// moment; nothing was written, and the same write may simply be sent again.
+    #[error("a write was cancelled by a concurrent transaction on its items")]
+    Contended,
     #[error("DynamoDB throttled the request")]
     Throttled,
     #[error("DynamoDB call failed: {0}")]
@@ -54,7 +58,8 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     match err.as_service_error().and_then(|e| e.code()) {
-        Some("ConditionalCheckFailedException" | "TransactionConflictException") => StoreError::Conflict,
+        Some("ConditionalCheckFailedException") => StoreError::Conflict,
+        Some("TransactionConflictException") => StoreError::Contended,
         Some(code) if THROTTLE_CODES.contains(&code) => StoreError::Throttled,
         _ => StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string()),
     }
@@ -202,13 +207,12 @@ impl Store {
         &self.table
     }
 
-    /// Writes every item or none, each conditional on the state it was read in.
+    /// Writes every item or none, each conditional on the state it was read in. A transaction
+    /// DynamoDB cancelled for another one on its items is sent again, after a jittered wait.
     pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let items = writes.into_iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(()),
-            Err(err) => Err(transaction_error(err)),
-        }
+        let request = self.client.transact_write_items().set_transact_items(Some(items));
+        again_while_contended(|| async { request.clone().send().await.map(|_| ()).map_err(transaction_error) }).await
     }
 
     /// Several writes as one transaction; a single one as a plain write (one action, same rules).
@@ -227,23 +231,22 @@ impl Store {
         }
         let (item, condition) = condition_of(write)?;
         let (expression, names, values) = parts_of(condition);
-        self.client
+        let request = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .set_condition_expression(expression)
             .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
+            .set_expression_attribute_values(values);
+        again_while_contended(|| async { request.clone().send().await.map(|_| ()).map_err(classify) }).await
     }
 
     /// Applies `update` and answers the item as it now stands.
     pub async fn update(&self, update: Update) -> Result<Item, StoreError> {
         let (expression, names, values) = update.expression();
-        self.client
+        let request = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(update.key()))
@@ -251,11 +254,8 @@ impl Store {
             .condition_expression(update.condition.expression.clone())
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await
-            .map(|out| out.attributes.unwrap_or_default())
-            .map_err(classify)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        again_while_contended(|| async { request.clone().send().await.map(|out| out.attributes.unwrap_or_default()).map_err(classify) }).await
     }
 
     fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
@@ -313,6 +313,38 @@ fn condition_of(write: Write) -> Result<(Item, Option<Condition>), StoreError> {
     }
 }
 
+/// Tries of a write DynamoDB keeps cancelling for concurrent transactions on its items.
+const CONTENDED_TRIES: u32 = 6;
+const BACKOFF_BASE_MS: u64 = 10;
+const BACKOFF_CAP_MS: u64 = 500;
+
+/// "Full jitter": a random wait up to an exponentially growing cap, so racers spread out.
+pub fn backoff(attempt: u32) -> std::time::Duration {
+    let cap = BACKOFF_CAP_MS.min(BACKOFF_BASE_MS << attempt.min(16));
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    std::time::Duration::from_millis(random % (cap + 1))
+}
+
+/// Sends a write again while DynamoDB cancels it for a concurrent transaction: nothing of it was
+/// written, so the same request is safe to repeat.
+async fn again_while_contended<T, F, Fut>(send: F) -> Result<T, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 1;
+    loop {
+        match send().await {
+            Err(StoreError::Contended) if tries < CONTENDED_TRIES => {
+                tracing::debug!(tries, "write cancelled by a concurrent transaction; sending it again");
+                tokio::time::sleep(backoff(tries)).await;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 type Parts = (Option<String>, Option<HashMap<String, String>>, Option<Item>);
 
 fn parts_of(condition: Option<Condition>) -> Parts {
@@ -328,12 +360,31 @@ where
 {
     if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
         let codes: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-        if codes.iter().any(|c| *c == "ConditionalCheckFailed" || *c == "TransactionConflict") {
+        // A failed condition is a decision; a conflict alone only says "not now".
+        if codes.iter().any(|c| *c == "ConditionalCheckFailed") {
             return StoreError::Conflict;
+        }
+        if codes.iter().any(|c| *c == "TransactionConflict") {
+            return StoreError::Contended;
         }
         if codes.iter().any(|c| c.contains("Throttl") || c.contains("ProvisionedThroughput") || c.contains("RequestLimit")) {
             return StoreError::Throttled;
         }
     }
     classify(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_waits_grow_and_stay_under_the_cap() {
+        for attempt in 1..10 {
+            let cap = BACKOFF_CAP_MS.min(BACKOFF_BASE_MS << attempt);
+            assert!((0..20).all(|_| backoff(attempt).as_millis() <= u128::from(cap)));
+        }
+        let waits: std::collections::BTreeSet<u128> = (0..50).map(|_| backoff(6).as_millis()).collect();
+        assert!(waits.len() > 5, "the waits are spread, not one fixed delay: {waits:?}");
+    }
 }
