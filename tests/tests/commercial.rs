@@ -58,6 +58,13 @@ async fn fee_tiers_follow_product_type_renewal_and_deal_size() {
     let o = stack.opportunity(opportunity_body(&services, json!({"discount": priced}))).await;
     let agreement = accept(&stack, &stack.offer(&id(&o, "opportunityId"), &services, json!({"markupPercentage": "20"})).await).await;
     assert_eq!(split(&agreement), ["180.00", "150.00", "30.00", "0.03", "4.50", "145.50", "0.90", "29.10"]);
+    // A percentage for the product inside an individual discount is allowed, professional
+    // services included: 200.00 at 25% off is 150.00 wholesale, the same split as above.
+    let per_product = json!({"type": "individual", "products": [{"productId": services, "percentage": "25"}]});
+    let o = stack.opportunity(opportunity_body(&services, json!({"discount": per_product}))).await;
+    assert_eq!(o["wholesale"]["products"][0]["dimensions"][0]["wholesalePrice"], "150");
+    let agreement = accept(&stack, &stack.offer(&id(&o, "opportunityId"), &services, json!({"markupPercentage": "20"})).await).await;
+    assert_eq!(split(&agreement), ["180.00", "150.00", "30.00", "0.03", "4.50", "145.50", "0.90", "29.10"]);
 
     // A 1,760,000 deal drops to the 2% tier: 2.5% with the channel partner's 0.5%.
     let big = stack.product(ISV, "saas-contract", &[("site", "2000000.00")]).await;
@@ -140,6 +147,32 @@ async fn an_offer_that_replaces_an_agreement_amends_it_on_acceptance() {
     let late = stack.post(&format!("/offers/{}/accept", id(&rival.body, "offerId")), BUYER, json!({})).await;
     assert_eq!(late.status, 409, "{late:?}");
     assert!(late.body["error"]["message"].as_str().unwrap().contains("replaced"), "{late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offer_can_only_replace_an_agreement_of_its_own_deal() {
+    const OTHER_ISV: &str = "444455556666";
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let agreement = accept(&stack, &stack.offer(&opportunity_id, &product, json!({})).await).await;
+    let agreement_id = id(&agreement, "agreementId");
+
+    // Another ISV authorizes the same reseller, for the same buyer: its offer cannot end the
+    // first ISV's agreement.
+    stack.register(OTHER_ISV, "Other ISV", Some("other@isv.example")).await;
+    let theirs = stack.product(OTHER_ISV, "saas-contract", &[("users", "100.00")]).await;
+    let r = stack.post("/opportunities", OTHER_ISV, opportunity_body(&theirs, json!({}))).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let other_opportunity = id(&r.body["items"][0], "opportunityId");
+    let cross = stack.offer(&other_opportunity, &theirs, json!({"replacesAgreementId": agreement_id})).await;
+    assert_eq!((cross.status, cross.body["error"]["field"].as_str()), (400, Some("replacesAgreementId")), "{cross:?}");
+    // Nor can an offer for another product of the same ISV.
+    let second = stack.product(ISV, "saas-contract", &[("seats", "10.00")]).await;
+    let o = stack.opportunity(opportunity_body(&second, json!({}))).await;
+    let other_product = stack.offer(&id(&o, "opportunityId"), &second, json!({"replacesAgreementId": agreement_id})).await;
+    assert_eq!((other_product.status, other_product.body["error"]["field"].as_str()), (400, Some("replacesAgreementId")), "{other_product:?}");
+    assert_eq!(stack.get(&format!("/agreements/{agreement_id}"), ISV).await.body["status"], "active", "the agreement is untouched");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -184,6 +184,58 @@ async fn lists_page_with_opaque_tokens() {
     assert_eq!(error(&stack.get(&format!("/offers?nextToken={token}"), ISV).await).0, 400, "a token of another list");
 }
 
+/// Decodes a token's readable half, edits it, and puts it back with its old signature.
+fn edited(token: &str, from: &str, to: &str) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (payload, tag) = token.split_once('.').expect("a signed token");
+    let text = String::from_utf8(engine.decode(payload).expect("base64")).expect("text");
+    assert!(text.contains(from), "{text} should name {from}");
+    format!("{}.{tag}", engine.encode(text.replace(from, to)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_token_is_signed_and_bound_to_its_caller_and_query() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let mut created = Vec::new();
+    for minute in 0..3 {
+        stack.set_clock(&format!("2027-01-10T12:0{minute}:00Z")).await;
+        created.push(id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId"));
+    }
+    let token = stack.get("/opportunities?limit=1", ISV).await.body["nextToken"].as_str().unwrap().to_string();
+    assert_eq!(stack.get(&format!("/opportunities?limit=1&nextToken={token}"), ISV).await.status, 200);
+    // No stored key in it: neither the table's key prefixes nor its index partitions.
+    let readable = String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert!(!readable.contains("OPPORTUNITY#") && !readable.contains("ISV#") && !readable.contains('#'), "{readable}");
+    // Edited to point at another item: refused, never answered from wherever it points.
+    let forged = edited(&token, &created[2], &created[0]);
+    let r = stack.get(&format!("/opportunities?limit=1&nextToken={forged}"), ISV).await;
+    assert_eq!(error(&r), (400, "ValidationError", Some("nextToken")), "{r:?}");
+    // Another caller's, another query's: refused.
+    let r = stack.get(&format!("/opportunities?limit=1&nextToken={token}"), RESELLER).await;
+    assert_eq!(error(&r), (400, "ValidationError", Some("nextToken")), "another caller: {r:?}");
+    let r = stack.get(&format!("/opportunities?limit=1&status=active&nextToken={token}"), ISV).await;
+    assert_eq!(error(&r), (400, "ValidationError", Some("nextToken")), "another query: {r:?}");
+    // `limit` is not part of the query: the next page may be of another size.
+    assert_eq!(stack.get(&format!("/opportunities?limit=5&nextToken={token}"), ISV).await.status, 200);
+
+    // A report token reused with another date range: refused (DynamoDB would refuse a start key
+    // outside the new range with a 500).
+    for _ in 0..2 {
+        let offer = stack.offer(&created[0], &product, json!({})).await;
+        assert_eq!(stack.post(&format!("/offers/{}/accept", id(&offer.body, "offerId")), BUYER, json!({})).await.status, 201);
+    }
+    let report = stack.get("/reports/sales?from=2027-01-01&to=2027-01-31&limit=1", ISV).await.body;
+    let token = report["nextToken"].as_str().expect("a second page").to_string();
+    assert_eq!(stack.get(&format!("/reports/sales?from=2027-01-01&to=2027-01-31&limit=1&nextToken={token}"), ISV).await.status, 200);
+    let r = stack.get(&format!("/reports/sales?from=2027-02-01&to=2027-02-28&limit=1&nextToken={token}"), ISV).await;
+    assert_eq!(error(&r), (400, "ValidationError", Some("nextToken")), "{r:?}");
+    for junk in ["", "e30", "e30.e30", "%00", "a.b.c"] {
+        assert_eq!(stack.get(&format!("/offers?nextToken={junk}"), ISV).await.status, 400, "{junk:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_local_routes_move_time_and_refuse_nonsense() {
     let stack = Stack::start().await;

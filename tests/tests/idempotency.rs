@@ -118,3 +118,55 @@ async fn a_claim_left_in_progress_by_a_crash_is_taken_over_once_stale() {
     assert_eq!(retried.status, 201, "a stale claim is taken over: {retried:?}");
     assert_eq!(stack.post_keyed("/offers", RESELLER, "crashed-1", &body).await.body, retried.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_after_a_crash_between_commit_and_answer_gets_the_first_answer() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    assert_eq!(stack.drain().await, (1, 0));
+    let body = offer_body(&opportunity_id, &product);
+    // The function dies right after its transaction commits: the caller gets no answer.
+    let r = stack.call("POST", "/_local/faults", None, Some(json!({"dynamodb": "crash-after-commit"}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let crashed = stack.post_keyed("/offers", RESELLER, "crash-1", &body).await;
+    assert_eq!(crashed.status, 500, "{crashed:?}");
+    // The retry gets the answer the commit stored with the offer, and makes no second offer.
+    let retried = stack.post_keyed("/offers", RESELLER, "crash-1", &body).await;
+    assert_eq!(retried.status, 201, "{retried:?}");
+    assert_eq!(stack.post_keyed("/offers", RESELLER, "crash-1", &body).await.body, retried.body);
+    let offers = stack.get("/offers", RESELLER).await.body["items"].clone();
+    assert_eq!(offers.as_array().map(Vec::len), Some(1), "{offers}");
+    assert_eq!(offers[0]["offerId"], retried.body["offerId"]);
+    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
+    // Its event was committed with it, once; the crash came before its send, so the sweep sends it.
+    stack.set_clock("2027-01-10T12:01:30Z").await;
+    assert_eq!(stack.sweep_report().await["eventsResent"], 1);
+    assert_eq!(stack.drain().await, (1, 0));
+    assert_eq!(titled(&stack.emails().await, "Channel partner private offer extended").len(), 1, "emailed once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_too_large_for_one_item_is_kept_in_parts_and_given_back_whole() {
+    let stack = Stack::start().await;
+    stack.cast().await;
+    let resellers: Vec<String> = (0..10).map(|i| format!("5000000000{i:02}")).collect();
+    for reseller in &resellers {
+        stack.register(reseller, "A Reseller", None).await;
+    }
+    let prices: Vec<(String, String)> = (0..24).map(|d| (format!("dimension-number-{d:02}-of-this-product"), format!("{}.25", 100 + d))).collect();
+    let prices: Vec<(&str, &str)> = prices.iter().map(|(k, p)| (k.as_str(), p.as_str())).collect();
+    let mut products = Vec::new();
+    for _ in 0..20 {
+        products.push(stack.product(ISV, "saas-contract", &prices).await);
+    }
+    let body = opportunity_body(&products[0], json!({"resellerAccountIds": resellers, "productIds": products}));
+    let first = stack.post_keyed("/opportunities", ISV, "big-1", &body).await;
+    assert_eq!(first.status, 201, "{first:?}");
+    let size = first.body.to_string().len();
+    assert!(size > cppo_platform::store::idempotency_part_bytes(), "the answer ({size} bytes) must exceed one part");
+    let again = stack.post_keyed("/opportunities", ISV, "big-1", &body).await;
+    assert_eq!((again.status, &again.body), (201, &first.body), "replayed whole");
+    let listed = stack.get("/opportunities?limit=100", ISV).await.body["items"].as_array().map(Vec::len);
+    assert_eq!(listed, Some(10), "created once");
+}

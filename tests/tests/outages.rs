@@ -111,3 +111,34 @@ async fn throttled_ses_is_retried_later_and_sends_once() {
     assert_eq!(stack.drain().await, (1, 0));
     assert_eq!(titled(&stack.emails().await, "New resale authorization").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_whose_sender_died_mid_send_still_goes_out_exactly_once() {
+    use cppo_platform::store::{EmailClaim, StoreError};
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    stack.opportunity(opportunity_body(&product, json!({}))).await;
+    let gateway = stack.running.gateway.clone();
+    let received = gateway.sqs.receive_message().queue_url(&gateway.queue_url).visibility_timeout(0).send().await.expect("receive");
+    let body = received.messages.unwrap_or_default().into_iter().next().and_then(|m| m.body).expect("the event is queued");
+    let event_id = id(&serde_json::from_str::<Value>(&body).unwrap(), "eventId");
+    // A notify attempt claimed the reseller's email and died before sending it (a crash, its
+    // 30 s timeout, or a release that failed).
+    let store = &gateway.app.store;
+    let t0 = chrono::DateTime::parse_from_rfc3339(T0).unwrap().with_timezone(&chrono::Utc);
+    assert_eq!(store.claim_email(&event_id, "reseller", "attempt-that-died", t0).await, Ok(EmailClaim::Taken));
+
+    // The next delivery finds the claim still live: the record fails and stays queued.
+    assert_eq!(stack.drain().await, (0, 1), "a live claim is not a sent email");
+    assert!(titled(&stack.emails().await, "New resale authorization").is_empty());
+    // A minute on the claim is stale (long before the queue's 180 s bring the message back in
+    // AWS); the next delivery takes it over and sends.
+    stack.set_clock("2027-01-10T12:01:01Z").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(stack.drain().await, (1, 0));
+    assert_eq!(titled(&stack.emails().await, "New resale authorization").len(), 1, "sent, once");
+    // The attempt that died cannot give back or complete a claim it lost.
+    assert_eq!(store.release_email(&event_id, "reseller", "attempt-that-died").await, Err(StoreError::Conflict));
+    assert_eq!(store.complete_email(&event_id, "reseller", "attempt-that-died", "m-1", t0).await, Err(StoreError::Conflict));
+    assert_eq!(store.claim_email(&event_id, "reseller", "a-later-attempt", t0).await, Ok(EmailClaim::Sent));
+}

@@ -21,6 +21,11 @@ mod page;
 
 pub use aggregates::*;
 pub use idempotency::{Claim, Recorded, IDEMPOTENCY};
+
+/// The size of one part of a stored answer: a longer one is kept in several items.
+pub fn idempotency_part_bytes() -> usize {
+    idempotency::PART_BYTES
+}
 pub use items::{due_shards, parse as parse_item, string_attr, Index, Versioned};
 pub use page::{Page, Position, Stream};
 
