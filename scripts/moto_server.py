@@ -6,7 +6,9 @@
   show a reader half a transaction. Real DynamoDB is atomic and serializable per item, so each
   table here has a readers-writer lock: writes to it (puts, updates, deletes, batches,
   transactions) run one at a time, reads of it run side by side but never during a write, and
-  other tables, queues, email and IAM are not locked at all. Races in the tests therefore race.
+  other tables, email and IAM are not locked at all. Races in the tests therefore race. SQS is
+  the exception: moto's queues change their message lists without locks (a concurrent receive
+  and delete can bring a deleted message back), so SQS requests take one lock of their own.
 - A transaction saves only the items it touches and restores those when it is cancelled (moto
   deep-copies the whole table, seconds at 50,000 items).
 - IAM enforced: with CPPO_IAM_TEMPLATE set to the SAM template, every request must be signed by a
@@ -46,6 +48,18 @@ class CopyButTables:
         return getattr(copy, name)
 
 
+def stream_lengths(backend, transact_items):
+    """How many stream records each table a transaction names has, so a cancelled one leaves none."""
+    out = {}
+    for entry in transact_items:
+        op = next(iter(entry.values()), {})
+        table = backend.tables.get(op.get("TableName"))
+        shard = getattr(table, "stream_shard", None) if table is not None else None
+        if shard is not None:
+            out[id(shard)] = (shard, len(shard.items))
+    return out.values()
+
+
 def touched(backend, transact_items):
     """(table, hash, range, saved item or None) for every item a transaction names."""
     out = []
@@ -81,11 +95,14 @@ def transactions_save_what_they_touch():
 
     def transact_write_items(self, transact_items):
         saved = touched(self, transact_items)
+        streams = list(stream_lengths(self, transact_items))
         try:
             return transact(self, transact_items)
         except Exception:
             for entry in reversed(saved):
                 restore(*entry)
+            for shard, length in streams:
+                del shard.items[length:]
             raise
 
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
@@ -163,6 +180,7 @@ def table_locked(app):
     """Each DynamoDB request under its tables' locks; every other request as it comes."""
     locks = defaultdict(ReadersWriter)
     guard = threading.Lock()
+    sqs_lock = threading.Lock()
 
     def call(environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -170,6 +188,9 @@ def table_locked(app):
         environ["wsgi.input"] = io.BytesIO(raw)
         REQUEST.body = raw
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AmazonSQS."):
+            with sqs_lock:
+                return list(app(environ, start_response))
         if not target.startswith("DynamoDB_"):
             return app(environ, start_response)
         operation = target.split(".")[-1]

@@ -320,3 +320,48 @@ async fn yen_deals_stay_in_whole_yen() {
     let split = stack.get(&format!("/agreements/{}", id(&agreement, "agreementId")), ISV).await.body["disbursement"].clone();
     assert_eq!((split["isvFee"].as_str(), split["isvNet"].as_str(), split["resellerFee"].as_str(), split["resellerNet"].as_str()), (Some("280"), Some("7721"), Some("28"), Some("772")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_the_sweep_cannot_settle_is_skipped_and_the_rest_still_expire() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    // An item due before it that cannot be read as an opportunity, in the due index.
+    let store = &stack.running.gateway.app.store;
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    let key = "OPPORTUNITY#opp-00000000000000000000000000000000";
+    let broken = store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", s(key))
+        .item("sk", s("OPPORTUNITY"))
+        .item("kind", s("OPPORTUNITY"))
+        .item("duePk", s(&cppo_platform::store::due_shards()[0]))
+        .item("dueAt", s(&format!("2027-01-11T00:00:00.000Z#{key}")))
+        .send()
+        .await;
+    assert!(broken.is_ok(), "{broken:?}");
+    stack.set_clock("2027-04-01T00:00:00Z").await;
+    let report = stack.sweep_report().await;
+    assert_eq!((report["expired"]["opportunities"].as_u64(), report["skipped"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["status"], "expired");
+    assert_eq!(stack.sweep_report().await["skipped"], 1, "the broken item stays due, and the next sweep logs it again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_are_kept_longer_than_a_stream_keeps_records_and_then_expire() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    stack.opportunity(opportunity_body(&product, json!({}))).await;
+    let store = &stack.running.gateway.app.store;
+    let scanned = store.client().scan().table_name(store.table()).send().await.expect("scan");
+    let events: Vec<_> = scanned.items.unwrap_or_default().into_iter().filter(|i| i.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) == Some("EVENT")).collect();
+    assert_eq!(events.len(), 1);
+    let expires: i64 = events[0].get("expiresAt").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).expect("an expiresAt TTL");
+    let written = chrono::DateTime::parse_from_rfc3339(T0).unwrap().timestamp();
+    let hours = (expires - written) / 3600;
+    assert!(hours > 24, "a DynamoDB stream keeps records 24 hours; events are kept {hours} h");
+    assert!(hours <= 24 * 30, "and then expire: {hours} h");
+}
