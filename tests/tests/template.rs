@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use cppo_platform::config::{ACCOUNT_CLAIM, REQUIRED, SENDER_EMAIL, VARIABLES};
+use cppo_platform::config::{ACCOUNT_CLAIM, REQUIRED, SENDER_EMAIL, TOKEN_KEY, VARIABLES};
 use cppo_platform::routes::ROUTES;
 use cppo_platform::store::Index;
 use serde_yaml::Value;
@@ -76,6 +76,8 @@ fn every_variable_a_function_reads_is_set_for_it() {
         if binary == "notify" {
             assert!(env.contains(SENDER_EMAIL), "notify sends email from {SENDER_EMAIL}");
         }
+        // The functions that page lists sign their tokens; no other function holds the key.
+        assert_eq!(env.contains(TOKEN_KEY), ["query", "sellers"].contains(&binary.as_str()), "{binary} and {TOKEN_KEY}");
         for name in &env {
             assert!(VARIABLES.contains(&name.as_str()), "{binary} is given {name}, which no code reads");
         }
@@ -97,6 +99,30 @@ fn the_event_sources_are_wired_as_the_service_needs() {
     let sweep = &all.iter().find(|(b, _)| b == "expire-sweep").unwrap().1;
     let schedule = sweep["Events"].as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("Schedule")).expect("a schedule");
     assert_eq!(schedule["Properties"]["Schedule"].as_str(), Some("rate(5 minutes)"));
+}
+
+#[test]
+fn the_template_avoids_the_operational_traps() {
+    let t = template();
+    let all = functions(&t);
+    let notify = &all.iter().find(|(b, _)| b == "notify").unwrap().1;
+    // Reserved concurrency on an SQS consumer makes Lambda throttle the poller, each throttle a
+    // receive: a burst would reach the dead-letter queue unprocessed. The event source caps it.
+    assert!(notify.get("ReservedConcurrentExecutions").is_none(), "notify must not reserve concurrency");
+    let source = notify["Events"].as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("SQS")).unwrap();
+    let cap: u64 = text(&source["Properties"]["ScalingConfig"]["MaximumConcurrency"]).parse().expect("a MaximumConcurrency");
+    assert!((2..=1000).contains(&cap), "MaximumConcurrency is 2..1000, not {cap}");
+    // The due index: keys only (the sweep reads the items themselves), spread over partitions.
+    let due = t["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"].as_sequence().unwrap().iter().find(|g| g["IndexName"].as_str() == Some("byDue")).unwrap();
+    assert_eq!(text(&due["Projection"]["ProjectionType"]), "KEYS_ONLY");
+    assert!(cppo_platform::store::due_shards().len() > 1);
+    // Events and claims expire by TTL on the attribute the code writes.
+    assert_eq!(text(&t["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"]["AttributeName"]), "expiresAt");
+    assert!(cppo_platform::store::EVENT_KEEP_DAYS * 24 > 24, "events outlive a stream's 24 hours");
+    // The token key is a secret: never echoed, long enough for HMAC.
+    let key = &t["Parameters"]["TokenKey"];
+    assert_eq!(key["NoEcho"].as_bool(), Some(true));
+    assert!(text(&key["MinLength"]).parse::<u64>().unwrap() >= 32);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -31,6 +31,12 @@ pub fn warm_up_pays(endpoint_url: Option<&str>) -> bool {
     endpoint_url.is_none_or(|url| url.starts_with("https://"))
 }
 
+/// How every function loads its AWS configuration: the environment, the compiled-in trust store,
+/// and the timeouts above.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    aws_config::from_env().http_client(crate::https::client()).timeout_config(timeouts())
+}
+
 #[derive(Clone)]
 pub struct App {
     pub config: Config,
@@ -62,7 +68,7 @@ impl App {
     /// Reads the environment and builds the clients: the start of every Lambda's `main`.
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::from_env().http_client(crate::https::client()).timeout_config(timeouts()).load().await;
+        let sdk = sdk_loader().load().await;
         let app = App::new(&sdk, config, Arc::new(SystemClock));
         if warm_up_pays(sdk.endpoint_url()) {
             app.warm_up().await;
@@ -110,7 +116,27 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::warm_up_pays;
+    use super::{sdk_loader, warm_up_pays};
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_stalled_dependency_fails_the_call_instead_of_holding_the_function() {
+        // A peer that accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let credentials = aws_sdk_dynamodb::config::Credentials::new("k", "s", None, None, "test");
+        let sdk = sdk_loader().endpoint_url(format!("http://{addr}")).region(aws_config::Region::new("us-east-1")).credentials_provider(credentials).load().await;
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), "t");
+        // Far longer than the operation timeout: without one the call would wait forever.
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(30), store.get("pk", "sk")).await;
+        assert!(matches!(outcome, Ok(Err(_))), "the call must fail by its own timeout: {outcome:?}");
+    }
 
     #[test]
     fn the_connection_is_warmed_for_aws_and_left_lazy_for_a_local_emulator() {
