@@ -95,6 +95,10 @@ fn the_event_sources_are_wired_as_the_service_needs() {
     let visibility: u64 = text(&queue["VisibilityTimeout"]).parse().unwrap();
     let timeout: u64 = text(&notify["Timeout"]).parse().unwrap();
     assert!(visibility >= 6 * timeout, "visibility {visibility} < 6 × notify's {timeout}");
+    // An email claim outlives any attempt that could still send (notify's timeout) and is stale
+    // before the queue brings the message back, so the redelivery takes it over.
+    let stale = cppo_platform::store::EMAIL_CLAIM_STALE_SECONDS as u64;
+    assert!(timeout < stale && stale < visibility, "claims go stale after {stale} s: notify times out at {timeout} s, messages return after {visibility} s");
     assert!(text(&queue["RedrivePolicy"]["maxReceiveCount"]).parse::<u64>().unwrap() >= 5);
     let sweep = &all.iter().find(|(b, _)| b == "expire-sweep").unwrap().1;
     let schedule = sweep["Events"].as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("Schedule")).expect("a schedule");
@@ -118,7 +122,6 @@ fn the_template_avoids_the_operational_traps() {
     assert!(cppo_platform::store::due_shards().len() > 1);
     // Events and claims expire by TTL on the attribute the code writes.
     assert_eq!(text(&t["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"]["AttributeName"]), "expiresAt");
-    assert!(cppo_platform::store::EVENT_KEEP_DAYS * 24 > 24, "events outlive a stream's 24 hours");
     // The token key is a secret: never echoed, long enough for HMAC.
     let key = &t["Parameters"]["TokenKey"];
     assert_eq!(key["NoEcho"].as_bool(), Some(true));

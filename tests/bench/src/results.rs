@@ -125,6 +125,12 @@ impl Results {
     }
 }
 
+/// The most a sweep may read for `due` items: each twice (its key in the keys-only due index, then
+/// the item itself), a tenth more for what falls due meanwhile, and a few for empty partitions.
+pub fn sweep_bound(due: u64) -> f64 {
+    2.0 * 1.1 * due as f64 + 10.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,10 +172,4 @@ mod tests {
         assert!(results(4.6, 1.5).table().lines().any(|l| l.starts_with("query") && l.ends_with("OVER")));
         assert!(results(4.6, 1.6).table().lines().any(|l| l.starts_with("query") && l.ends_with("ok")));
     }
-}
-
-/// The most a sweep may read for `due` items: each twice (its key in the keys-only due index, then
-/// the item itself), a tenth more for what falls due meanwhile, and a few for empty partitions.
-pub fn sweep_bound(due: u64) -> f64 {
-    2.0 * 1.1 * due as f64 + 10.0
 }

@@ -140,7 +140,7 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
         let mut previous = due_key(start, "OFFER#offer-z");
         for day in 1..=(9 * 366) {
-            let at = start + Duration::days(day) - Duration::milliseconds(i64::from(day % 3) * 7);
+            let at = start + Duration::days(day) - Duration::milliseconds((day % 3) * 7);
             let key = due_key(at, "AGREEMENT#agr-a");
             assert!(key > previous, "{key} must sort after {previous}");
             assert!(key.as_str() <= due_bound(at).as_str(), "{key} is due at {at}");

@@ -366,10 +366,10 @@ where
     if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
         let codes: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
         // A failed condition is a decision; a conflict alone only says "not now".
-        if codes.iter().any(|c| *c == "ConditionalCheckFailed") {
+        if codes.contains(&"ConditionalCheckFailed") {
             return StoreError::Conflict;
         }
-        if codes.iter().any(|c| *c == "TransactionConflict") {
+        if codes.contains(&"TransactionConflict") {
             return StoreError::Contended;
         }
         if codes.iter().any(|c| c.contains("Throttl") || c.contains("ProvisionedThroughput") || c.contains("RequestLimit")) {
