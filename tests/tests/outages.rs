@@ -13,6 +13,13 @@ async fn faults(stack: &Stack, body: Value) -> Value {
     r.body
 }
 
+/// The first queued event's body, read without consuming it.
+async fn queued_event(stack: &Stack) -> String {
+    let gateway = &stack.running.gateway;
+    let received = gateway.sqs.receive_message().queue_url(&gateway.queue_url).visibility_timeout(0).send().await.expect("receive");
+    received.messages.unwrap_or_default().into_iter().next().and_then(|m| m.body).expect("the event is queued")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_offer_made_while_sqs_is_down_is_emailed_once_after_the_sweep() {
     let stack = Stack::start().await;
@@ -72,8 +79,7 @@ async fn a_redelivered_message_sends_no_second_email() {
     stack.opportunity(opportunity_body(&product, json!({}))).await;
     let gateway = stack.running.gateway.clone();
     // Read the queued event without consuming it, and queue a copy: SQS's at-least-once delivery.
-    let received = gateway.sqs.receive_message().queue_url(&gateway.queue_url).visibility_timeout(0).send().await.expect("receive");
-    let body = received.messages.unwrap_or_default().into_iter().next().and_then(|m| m.body).expect("the event is queued");
+    let body = queued_event(&stack).await;
     gateway.sqs.send_message().queue_url(&gateway.queue_url).message_body(body).send().await.expect("send the copy");
     assert_eq!(stack.drain().await, (2, 0), "both copies are handled");
     assert_eq!(titled(&stack.emails().await, "New resale authorization").len(), 1, "and one email goes out");
@@ -119,9 +125,7 @@ async fn an_email_whose_sender_died_mid_send_still_goes_out_exactly_once() {
     let product = stack.cast().await;
     stack.opportunity(opportunity_body(&product, json!({}))).await;
     let gateway = stack.running.gateway.clone();
-    let received = gateway.sqs.receive_message().queue_url(&gateway.queue_url).visibility_timeout(0).send().await.expect("receive");
-    let body = received.messages.unwrap_or_default().into_iter().next().and_then(|m| m.body).expect("the event is queued");
-    let event_id = id(&serde_json::from_str::<Value>(&body).unwrap(), "eventId");
+    let event_id = id(&serde_json::from_str::<Value>(&queued_event(&stack).await).unwrap(), "eventId");
     // A notify attempt claimed the reseller's email and died before sending it (a crash, its
     // 30 s timeout, or a release that failed).
     let store = &gateway.app.store;

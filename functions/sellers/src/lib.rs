@@ -4,7 +4,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use cppo_domain::ids::IdKind;
 use cppo_domain::product::{Product, ProductInput};
 use cppo_domain::seller::{Seller, SellerInput};
-use cppo_platform::api::{commit, page_body, page_request, path_id};
+use cppo_platform::api::{commit, page_body, page_request, path_id, until_committed};
 use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
 use cppo_platform::store::{party_streams, product_item, resellers_stream, Index, Write, PRODUCT};
@@ -34,9 +34,14 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
 
 async fn put_seller(app: &App, req: &ApiRequest<'_>) -> Answer {
     let input: SellerInput = req.body()?;
-    let existing = app.store.seller(&req.caller).await?;
-    let seller = Seller::upsert(req.caller.clone(), input, existing.as_ref().map(|e| &e.value), app.now())?;
-    app.store.put_seller(&seller, existing.map(|e| e.version)).await?;
+    // Two saves at once: both stand, the later over the earlier, never a 409.
+    let seller = until_committed(|| async {
+        let existing = app.store.seller(&req.caller).await?;
+        let seller = Seller::upsert(req.caller.clone(), input.clone(), existing.as_ref().map(|e| &e.value), app.now())?;
+        app.store.put_seller(&seller, existing.map(|e| e.version)).await?;
+        Ok(seller)
+    })
+    .await?;
     Ok((200, to_json(&seller)))
 }
 
