@@ -122,10 +122,13 @@ where
 
 /// Commits a change and, for a keyed request, its answer in the same transaction, conditional on
 /// the request's claim: a crash after the commit leaves the answer for the retry, and an attempt
-/// whose claim was taken over commits nothing.
+/// whose claim was taken over commits nothing. A long answer's parts are written just before, so
+/// the transaction stays far from its 4 MB limit.
 pub async fn commit(app: &App, req: &ApiRequest<'_>, mut writes: Vec<Write>, status: u16, body: &Value) -> Result<(), StoreError> {
     let Some(keyed) = &req.idempotency else { return app.store.write_all(writes).await };
-    writes.extend(keyed.claim.answer(status, &body.to_string()));
+    let (parts, record) = keyed.claim.answer(status, &body.to_string());
+    app.store.put_answer_parts(parts).await?;
+    writes.push(record);
     app.store.transact(writes).await?;
     keyed.mark_committed();
     Ok(())

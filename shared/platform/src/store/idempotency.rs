@@ -1,8 +1,11 @@
 //! Idempotency records: the Powertools pattern, with no window between the change and its answer.
 //! A conditional put claims a key for one attempt (IN_PROGRESS); the answer is stored COMPLETED in
 //! the same transaction as the change it answers, conditional on that attempt still holding the
-//! claim, so a request either committed with its answer or did nothing. Records expire after 24
-//! hours through TTL, filtered at read because TTL deletes late.
+//! claim, so a request either committed with its answer or did nothing. An answer too long for
+//! one item is stored by reference: its parts are written first, under the attempt's own keys,
+//! and the record in the transaction names them (parts of an attempt that never committed are
+//! never named, and expire). Records expire after 24 hours through TTL, filtered at read
+//! because TTL deletes late.
 
 use super::items::{s, string_attr};
 use super::{classify, Condition, Item, Store, StoreError, Write};
@@ -19,7 +22,8 @@ pub const KEEP_HOURS: i64 = 24;
 /// twice: the first attempt's commit needs its claim, so it fails once the claim has moved on.
 pub const STALE_SECONDS: i64 = 120;
 /// An answer longer than this is stored in parts of this size beside the record, each its own
-/// item, all in the same transaction: DynamoDB's items stop at 400 KB.
+/// item: DynamoDB's items stop at 400 KB, and a transaction's items at 4 MB in all, so the parts
+/// are written before the change's transaction rather than in it.
 pub const PART_BYTES: usize = 300 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +60,8 @@ fn number(item: &Item, name: &str) -> Option<i64> {
     }
 }
 
-fn part_key(record: &str, n: usize) -> String {
-    format!("{record}#PART#{n}")
+fn part_key(record: &str, attempt: &str, n: usize) -> String {
+    format!("{record}#{attempt}#PART#{n}")
 }
 
 /// `body` cut into pieces of at most `PART_BYTES`, never inside a character.
@@ -87,9 +91,9 @@ impl Claim {
             .value(":mine", s(self.attempt.clone()))
     }
 
-    /// The writes that store `status` and `body` as the answer: the record, and its parts when
-    /// the body is too long for one item.
-    pub fn answer(&self, status: u16, body: &str) -> Vec<Write> {
+    /// How `status` and `body` are stored as the answer: the parts to write first (none for an
+    /// answer that fits in the record), and the record, for the change's own transaction.
+    pub fn answer(&self, status: u16, body: &str) -> (Vec<Write>, Write) {
         let expires = epoch(self.claimed_at + Duration::hours(KEEP_HOURS));
         let mut record: Item = HashMap::from([
             ("pk".to_string(), s(self.record.clone())),
@@ -104,21 +108,24 @@ impl Claim {
         let pieces = pieces(body);
         if pieces.len() == 1 {
             record.insert("body".into(), s(body));
-            return vec![Write::Put(record, Some(self.still_held()))];
+            return (Vec::new(), Write::Put(record, Some(self.still_held())));
         }
         record.insert("parts".into(), AttributeValue::N(pieces.len().to_string()));
-        let mut writes = vec![Write::Put(record, Some(self.still_held()))];
-        for (n, piece) in pieces.into_iter().enumerate() {
-            let part = HashMap::from([
-                ("pk".to_string(), s(part_key(&self.record, n))),
-                ("sk".to_string(), s(IDEMPOTENCY)),
-                ("kind".to_string(), s(IDEMPOTENCY)),
-                ("body".to_string(), s(piece)),
-                ("expiresAt".to_string(), expires.clone()),
-            ]);
-            writes.push(Write::Put(part, None));
-        }
-        writes
+        let parts = pieces
+            .into_iter()
+            .enumerate()
+            .map(|(n, piece)| {
+                let part = HashMap::from([
+                    ("pk".to_string(), s(part_key(&self.record, &self.attempt, n))),
+                    ("sk".to_string(), s(IDEMPOTENCY)),
+                    ("kind".to_string(), s(IDEMPOTENCY)),
+                    ("body".to_string(), s(piece)),
+                    ("expiresAt".to_string(), expires.clone()),
+                ]);
+                Write::Put(part, None)
+            })
+            .collect();
+        (parts, Write::Put(record, Some(self.still_held())))
     }
 }
 
@@ -165,24 +172,34 @@ impl Store {
         }
         let status = number(&item, "status").and_then(|n| u16::try_from(n).ok()).unwrap_or(500);
         let body = match number(&item, "parts") {
-            Some(parts) => self.answer_parts(key, parts).await?,
+            Some(parts) => self.answer_parts(key, string_attr(&item, "attempt").unwrap_or_default(), parts).await?,
             None => string_attr(&item, "body").unwrap_or_default().to_string(),
         };
         Ok(Some(Recorded::Completed { fingerprint, status, body }))
     }
 
-    async fn answer_parts(&self, key: &str, parts: i64) -> Result<String, StoreError> {
+    async fn answer_parts(&self, key: &str, attempt: &str, parts: i64) -> Result<String, StoreError> {
         let mut body = String::new();
         for n in 0..usize::try_from(parts).unwrap_or(0) {
-            let part = self.get(&part_key(key, n), IDEMPOTENCY).await?.ok_or_else(|| StoreError::Corrupt(format!("{key} lacks part {n}")))?;
+            let part = self.get(&part_key(key, attempt, n), IDEMPOTENCY).await?.ok_or_else(|| StoreError::Corrupt(format!("{key} lacks part {n}")))?;
             body.push_str(string_attr(&part, "body").unwrap_or_default());
         }
         Ok(body)
     }
 
+    /// Writes the parts of a long answer, one item each, before the record that will name them.
+    pub async fn put_answer_parts(&self, parts: Vec<Write>) -> Result<(), StoreError> {
+        for part in parts {
+            self.put(part).await?;
+        }
+        Ok(())
+    }
+
     /// Stores an answer that came without a change (a refusal), if the claim is still held.
     pub async fn complete_idempotency(&self, claim: &Claim, status: u16, body: &str) -> Result<(), StoreError> {
-        self.write_all(claim.answer(status, body)).await
+        let (parts, record) = claim.answer(status, body);
+        self.put_answer_parts(parts).await?;
+        self.put(record).await
     }
 
     /// Gives the key back after a 5xx, so the retry runs afresh; never a record already completed
@@ -216,7 +233,7 @@ mod tests {
         assert!(pieces.iter().all(|p| p.len() <= PART_BYTES));
         assert_eq!(pieces.concat(), body);
         let claim = Claim { record: "IDEMPOTENCY#1#POST /offers#k".into(), fingerprint: "f".into(), attempt: "a".into(), claimed_at: Utc::now() };
-        assert_eq!(claim.answer(201, &body).len(), 3, "the record and two parts");
-        assert_eq!(claim.answer(201, "{}").len(), 1);
+        assert_eq!(claim.answer(201, &body).0.len(), 2, "two parts beside the record");
+        assert!(claim.answer(201, "{}").0.is_empty(), "a short answer is in the record itself");
     }
 }
