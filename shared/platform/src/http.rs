@@ -173,15 +173,10 @@ impl<'a> ApiRequest<'a> {
 
     /// Every query parameter but `limit` and `nextToken`, sorted: what a list token is bound to.
     pub fn list_query(&self) -> String {
-        let mut pairs: Vec<String> = self
-            .event
-            .query_string_parameters
-            .iter()
-            .filter(|(k, _)| *k != "limit" && *k != "nextToken")
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let mut pairs: Vec<(&str, &str)> = self.event.query_string_parameters.iter().filter(|(k, _)| *k != "limit" && *k != "nextToken").collect();
         pairs.sort();
-        pairs.join("&")
+        // As JSON, so no value can pass for a key and value of its own (`a=1&b=2`).
+        serde_json::to_string(&pairs).unwrap_or_default()
     }
 
     pub fn route_key(&self) -> &str {
