@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use local_gateway::calls::{queue_arn, table_arn, Call, ACCOUNT, REGION};
+use local_gateway::calls::{identity_arn, queue_arn, table_arn, Call, ACCOUNT, REGION};
 use serde_json::json;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,11 +31,17 @@ impl Names {
     fn resolve(&self, value: &Value) -> String {
         match value {
             Value::String(s) => s.clone(),
+            Value::Tagged(tagged) if tagged.tag == "!Sub" && tagged.value.is_sequence() => {
+                // The long form: [template, {name: value}].
+                let parts = tagged.value.as_sequence().expect("!Sub [template, variables]");
+                let variables = parts[1].as_mapping().expect("!Sub's variables").iter().map(|(k, v)| (k.as_str().unwrap().to_string(), self.evaluate(v))).collect();
+                self.substitute(parts[0].as_str().expect("!Sub's template"), &variables)
+            }
             Value::Tagged(tagged) => {
                 let inner = tagged.value.as_str().unwrap_or_else(|| panic!("a {} of a string: {value:?}", tagged.tag));
                 match tagged.tag.to_string().as_str() {
                     "!GetAtt" => self.attribute(inner),
-                    "!Sub" => self.substitute(inner),
+                    "!Sub" => self.substitute(inner, &BTreeMap::new()),
                     other => panic!("the matcher does not know {other} in a policy resource"),
                 }
             }
@@ -52,7 +58,24 @@ impl Names {
         }
     }
 
-    fn substitute(&self, text: &str) -> String {
+    /// The intrinsics a `!Sub` variable may use here: `!Ref`, `!Select` and `!Split`.
+    fn evaluate(&self, value: &Value) -> String {
+        let Value::Tagged(tagged) = value else { return self.resolve(value) };
+        let args = &tagged.value;
+        match tagged.tag.to_string().as_str() {
+            "!Ref" if args.as_str() == Some("SenderEmail") => self.sender.clone(),
+            "!Select" => {
+                let (index, list) = (args[0].as_u64().expect("an index") as usize, &args[1]);
+                let Value::Tagged(split) = list else { panic!("!Select of a list the matcher cannot read: {list:?}") };
+                assert_eq!(split.tag.to_string(), "!Split");
+                let (delimiter, text) = (split.value[0].as_str().expect("a delimiter"), self.evaluate(&split.value[1]));
+                text.split(delimiter).nth(index).unwrap_or_else(|| panic!("no part {index} of {text}")).to_string()
+            }
+            other => panic!("the matcher does not know {other} {args:?}"),
+        }
+    }
+
+    fn substitute(&self, text: &str, variables: &BTreeMap<String, String>) -> String {
         let mut out = text.to_string();
         while let Some(start) = out.find("${") {
             let end = out[start..].find('}').map(|e| start + e).expect("a closed ${...}");
@@ -61,6 +84,7 @@ impl Names {
                 "AWS::Region" => REGION.to_string(),
                 "AWS::AccountId" => ACCOUNT.to_string(),
                 "SenderEmail" => self.sender.clone(),
+                name if variables.contains_key(name) => variables[name].clone(),
                 attribute => self.attribute(attribute),
             };
             out.replace_range(start..=end, &value);
@@ -144,6 +168,8 @@ fn the_matcher_follows_iams_rules() {
     let denied = [Statement { allow: false, actions: vec!["sqs:SendMessage".into()], resources: vec!["*".into()] }];
     assert!(!allowed(&policy.into_iter().chain(denied).collect::<Vec<_>>(), &call("sqs:SendMessage", &queue_arn("q"))), "a deny wins");
     assert_eq!(names.resolve(&serde_yaml::from_str("!Sub \"${Table.Arn}/index/byIsv\"").unwrap()), format!("{table}/index/byIsv"));
+    let domain = "!Sub [\"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${D}\", {D: !Select [1, !Split [\"@\", !Ref SenderEmail]]}]";
+    assert_eq!(names.resolve(&serde_yaml::from_str(domain).unwrap()), identity_arn("x.example"));
 }
 
 /// Everything the service does, through HTTP, the sweep and notify: every function, every kind of

@@ -195,3 +195,22 @@ async fn a_single_use_authorization_goes_to_exactly_one_offer_through_transactio
     one_winner(racers).await;
     assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn patches_of_different_fields_at_once_both_stand() {
+    let stack = Arc::new(Stack::start().await);
+    let product = stack.cast().await;
+    for round in 0..6 {
+        let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+        let path = format!("/opportunities/{opportunity_id}");
+        let patch = |body: serde_json::Value| {
+            let (stack, path) = (stack.clone(), path.clone());
+            tokio::spawn(async move { stack.call("PATCH", &path, Some(ISV), Some(body)).await.status })
+        };
+        let description = patch(json!({"description": format!("Round {round}")}));
+        let emails = patch(json!({"notificationEmails": ["new@isv.example"]}));
+        assert_eq!((description.await.unwrap(), emails.await.unwrap()), (200, 200));
+        let read = stack.get(&path, ISV).await.body;
+        assert_eq!((read["description"].as_str(), &read["notificationEmails"]), (Some(format!("Round {round}").as_str()), &json!(["new@isv.example"])), "neither patch undid the other");
+    }
+}

@@ -11,7 +11,7 @@ use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_platform::store::{
-    agreement_item, due_shards, event_item, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError, Versioned, Write, AGREEMENT,
+    agreement_item, due_shards, event_item, LEGACY_DUE_PARTITION, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError, Versioned, Write, AGREEMENT,
     EVENT, OFFER, OPPORTUNITY,
 };
 use cppo_platform::App;
@@ -39,11 +39,19 @@ const PAGE: i32 = 100;
 pub async fn sweep(app: &App) -> Result<SweepReport, StoreError> {
     let now = app.now();
     let mut report = SweepReport::default();
-    for shard in due_shards() {
+    for shard in due_shards().into_iter().chain([LEGACY_DUE_PARTITION.to_string()]) {
         let mut start = None;
         loop {
             let (keys, next) = app.store.due(&shard, now, PAGE, start).await?;
-            let items = app.store.items_at(&keys).await?;
+            let items = match app.store.items_at(&keys).await {
+                Ok(items) => items,
+                // These stay due for the next sweep; the rest go on.
+                Err(error) => {
+                    tracing::error!(%error, shard, "could not read a page of due items; skipped until the next sweep");
+                    report.skipped += keys.len() as u64;
+                    Vec::new()
+                }
+            };
             report.items_read += items.len() as u64;
             for item in items {
                 settle_or_skip(app, item, &mut report).await;
@@ -117,6 +125,10 @@ async fn expire_agreement(app: &App, read: Versioned<Agreement>) -> Result<u64, 
 /// Sends an event whose first send failed. A failure here waits for the next sweep.
 async fn resend(app: &App, item: &Item) -> Result<u64, StoreError> {
     let (Some(id), Some(body)) = (string_attr(item, "eventId"), string_attr(item, "body")) else { return Ok(0) };
+    // The index is eventually consistent; the item, read consistently, says whether it was sent.
+    if string_attr(item, "duePk").is_none() {
+        return Ok(0);
+    }
     if let Err(error) = app.outbox.send(body).await {
         tracing::warn!(event_id = id, %error, "re-send failed; the next sweep tries again");
         return Ok(0);

@@ -38,7 +38,8 @@ async fn patch(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError
         let next = read.value.patch(&req.caller, &body, app.now())?;
         // Only the patched fields are written, in place: patches at once all stand, the last
         // one's fields last, and nothing else on the item (its count of offers) goes back stale.
-        let stored = app.store.update(opportunity_patched(&next)?).await?;
+        let named: Vec<&str> = body.keys().map(String::as_str).collect();
+        let stored = app.store.update(opportunity_patched(&next, &named)?).await?;
         Ok(parse_item::<Opportunity>(stored)?.value)
     })
     .await?;

@@ -95,6 +95,8 @@ impl From<StoreError> for Step {
 /// Attempts of a state change before its loser is told to retry: enough for many requests racing
 /// on one item with the jittered backoff between them.
 const ATTEMPTS: u32 = 10;
+/// How long those attempts may take in all.
+const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs read-decide-write until it commits. A write that lost a race is decided afresh on what
 /// won, so the loser gets the domain's own answer (e.g. "already accepted"), not a generic one.
@@ -103,7 +105,12 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Step>>,
 {
+    let started = std::time::Instant::now();
     for n in 0..ATTEMPTS {
+        // Leave the function time to answer within its own timeout (10 s for the API).
+        if started.elapsed() > RETRY_BUDGET {
+            break;
+        }
         if n > 0 {
             tokio::time::sleep(crate::store::backoff(n)).await;
         }

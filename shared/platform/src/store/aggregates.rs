@@ -130,14 +130,21 @@ pub fn opportunity_moved(after: &Opportunity, from: OpportunityStatus) -> Result
     Ok(Write::Update(opportunity_update(after)?.set("state", attribute(&after.state)?).only_if(while_state(from)?)))
 }
 
-/// The fields a `PATCH` may change, written in place: the last write stands, and nothing else
-/// on the item (its count of offers above all) is written back stale.
-pub fn opportunity_patched(after: &Opportunity) -> Result<Update, StoreError> {
-    let update = opportunity_update(after)?.set("notificationEmails", attribute(&after.notification_emails)?);
-    Ok(match &after.description {
-        Some(description) => update.set("description", s(description.clone())),
-        None => update.remove("description"),
-    })
+/// The fields a `PATCH` named, written in place: the last write of each field stands, and nothing
+/// else on the item (its count of offers, its state, its due keys) is written back stale.
+pub fn opportunity_patched(after: &Opportunity, named: &[&str]) -> Result<Update, StoreError> {
+    let key = pk(OPPORTUNITY, &after.opportunity_id);
+    let mut update = Update::of(key, OPPORTUNITY).set("updatedAt", attribute(&after.updated_at)?).add("version", 1);
+    if named.contains(&"notificationEmails") {
+        update = update.set("notificationEmails", attribute(&after.notification_emails)?);
+    }
+    if named.contains(&"description") {
+        update = match &after.description {
+            Some(description) => update.set("description", s(description.clone())),
+            None => update.remove("description"),
+        };
+    }
+    Ok(update)
 }
 
 /// The list streams of a party's items of one kind, one per side it can be on.
@@ -231,9 +238,12 @@ impl Store {
         for chunk in keys.chunks(100) {
             let key_maps: Vec<Item> = chunk.iter().map(|(p, k)| HashMap::from([("pk".into(), s(p.clone())), ("sk".into(), s(*k))])).collect();
             let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(key_maps)).consistent_read(true).build().map_err(|e| StoreError::Aws(e.to_string()))?);
-            // Unprocessed keys come back under load; ask again for just those.
-            for _ in 0..5 {
+            // Unprocessed keys come back under load; ask again for just those, backing off.
+            for attempt in 0..5 {
                 let Some(request) = pending.take() else { break };
+                if attempt > 0 {
+                    tokio::time::sleep(super::backoff(attempt)).await;
+                }
                 let out = self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(classify)?;
                 items.extend(out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default());
                 pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys.is_empty());

@@ -52,6 +52,10 @@ pub fn due_shards() -> Vec<String> {
     (0..DUE_SHARDS).map(|n| format!("DUE#{n}")).collect()
 }
 
+/// The one partition of the due index before it was spread out: items written then still carry
+/// it until their next change, so the sweep reads it too.
+pub const LEGACY_DUE_PARTITION: &str = "DUE";
+
 /// A stored value with the version it was read at, for conditional replacement.
 #[derive(Debug, Clone)]
 pub struct Versioned<T> {

@@ -26,7 +26,7 @@ pub use idempotency::{Claim, Recorded, IDEMPOTENCY};
 pub fn idempotency_part_bytes() -> usize {
     idempotency::PART_BYTES
 }
-pub use items::{due_shards, parse as parse_item, string_attr, Index, Versioned};
+pub use items::{due_shards, LEGACY_DUE_PARTITION, parse as parse_item, string_attr, Index, Versioned};
 pub use page::{Page, Position, Stream};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
