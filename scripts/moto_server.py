@@ -48,26 +48,27 @@ class CopyButTables:
         return getattr(copy, name)
 
 
-def stream_lengths(backend, transact_items):
-    """How many stream records each table a transaction names has, so a cancelled one leaves none."""
-    out = {}
+def operations(backend, transact_items):
+    """(operation, its table) for every item of a transaction whose table exists."""
     for entry in transact_items:
         op = next(iter(entry.values()), {})
         table = backend.tables.get(op.get("TableName"))
-        shard = getattr(table, "stream_shard", None) if table is not None else None
-        if shard is not None:
-            out[id(shard)] = (shard, len(shard.items))
-    return out.values()
+        if table is not None:
+            yield op, table
+
+
+def stream_lengths(backend, transact_items):
+    """How many stream records each table a transaction names has, so a cancelled one leaves none."""
+    shards = (table.stream_shard for _, table in operations(backend, transact_items))
+    return {id(shard): (shard, len(shard.items)) for shard in shards if shard is not None}.values()
 
 
 def touched(backend, transact_items):
     """(table, hash, range, saved item or None) for every item a transaction names."""
     out = []
-    for entry in transact_items:
-        op = next(iter(entry.values()), {})
-        table = backend.tables.get(op.get("TableName"))
+    for op, table in operations(backend, transact_items):
         key = op.get("Key") or op.get("Item") or {}
-        if table is None or table.hash_key_attr not in key:
+        if table.hash_key_attr not in key:
             continue  # moto rejects it itself; nothing of it is written
         hash_value = DynamoType(key[table.hash_key_attr])
         range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
@@ -109,7 +110,6 @@ def transactions_save_what_they_touch():
 
 
 DYNAMODB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables", "DescribeTimeToLive"}
-DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
 class ReadersWriter:
@@ -141,7 +141,7 @@ class ReadersWriter:
             self._cond.notify_all()
 
 
-def tables_of(operation, body):
+def tables_of(body):
     """The tables a DynamoDB request names, sorted so that locks are always taken in one order."""
     names = set()
     if body.get("TableName"):
@@ -200,7 +200,7 @@ def table_locked(app):
             body = {}
         write = operation not in DYNAMODB_READS
         with guard:
-            held = [locks[name] for name in tables_of(operation, body)]
+            held = [locks[name] for name in tables_of(body)]
         for lock in held:
             lock.acquire(write)
         try:

@@ -164,7 +164,7 @@ async fn an_answer_too_large_for_one_item_is_kept_in_parts_and_given_back_whole(
     let first = stack.post_keyed("/opportunities", ISV, "big-1", &body).await;
     assert_eq!(first.status, 201, "{first:?}");
     let size = first.body.to_string().len();
-    assert!(size > cppo_platform::store::idempotency_part_bytes(), "the answer ({size} bytes) must exceed one part");
+    assert!(size > cppo_platform::store::ANSWER_PART_BYTES, "the answer ({size} bytes) must exceed one part");
     let again = stack.post_keyed("/opportunities", ISV, "big-1", &body).await;
     assert_eq!((again.status, &again.body), (201, &first.body), "replayed whole");
     let listed = stack.get("/opportunities?limit=100", ISV).await.body["items"].as_array().map(Vec::len);

@@ -33,7 +33,7 @@ pub fn spawn(gateway: Arc<Gateway>) -> Vec<JoinHandle<()>> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(SWEEP_EVERY).await;
-                if let Err(error) = fn_expire_sweep::sweep(gateway.sweep_app()).await {
+                if let Err(error) = fn_expire_sweep::sweep(&gateway.sweep).await {
                     tracing::warn!(%error, "scheduled sweep failed");
                 }
             }
@@ -71,7 +71,7 @@ async fn deliver_batch(gateway: &Gateway, wait_seconds: i32, skip: &HashSet<Stri
     }
     let event: SqsEvent = serde_json::from_value(json!({ "Records": fresh.iter().map(|m| record(gateway, m)).collect::<Vec<_>>() }))
         .map_err(|e| format!("building the SQS event: {e}"))?;
-    let response = Box::pin(fn_notify::handle(gateway.notify_app(), event)).await;
+    let response = Box::pin(fn_notify::handle(&gateway.notify, event)).await;
     let failed: HashSet<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
     let entries: Vec<DeleteMessageBatchRequestEntry> = fresh
         .iter()

@@ -216,9 +216,14 @@ fn conflict(target: &str, body: Option<&[u8]>) -> SwappedAttempt {
         return SwappedAttempt(content_type, r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}"#.into());
     }
     let items = body.and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()).and_then(|v| v["TransactItems"].as_array().map(Vec::len)).unwrap_or(1);
-    let mut reasons = vec![serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"})];
-    reasons.extend((1..items).map(|_| serde_json::json!({"Code": "None"})));
     let codes: Vec<&str> = std::iter::once("TransactionConflict").chain((1..items).map(|_| "None")).collect();
+    let reasons: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|code| match *code {
+            "None" => serde_json::json!({"Code": code}),
+            _ => serde_json::json!({"Code": code, "Message": "Transaction is ongoing for the item"}),
+        })
+        .collect();
     let body = serde_json::json!({
         "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
         "message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),

@@ -31,9 +31,14 @@ pub const DEFAULT_TOKEN_KEY: &str = "local-dev-token-key-at-least-32-characters"
 /// its own, signed as the IAM user `moto_server.py` made from its template role's policy.
 pub const FUNCTIONS: &[&str] = &["sellers", "create-opportunity", "update-opportunity", "extend-offer", "cancel-offer", "accept-offer", "query", "expire-sweep", "notify"];
 
-/// The access key a function's IAM user has locally: `scripts/moto_server.py` makes the same.
-pub fn function_credentials(function: &str) -> aws_sdk_dynamodb::config::Credentials {
-    let key = format!("local-{function}");
+/// The access key ID, and secret, of a function's IAM user locally: `scripts/moto_server.py`
+/// makes the same.
+pub fn function_access_key(function: &str) -> String {
+    format!("local-{function}")
+}
+
+fn function_credentials(function: &str) -> aws_sdk_dynamodb::config::Credentials {
+    let key = function_access_key(function);
     aws_sdk_dynamodb::config::Credentials::new(key.clone(), key, None, None, "local-function")
 }
 pub const DEFAULT_TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
@@ -87,8 +92,11 @@ impl LocalConfig {
 pub struct Gateway {
     /// The stack's own clients (provisioning, tests' direct reads), signed as the local admin.
     pub app: App,
-    /// Each function's, by binary name: its own clients, credentials and template environment.
+    /// Each API function's, by binary name: its own clients, credentials and template environment.
     pub functions: HashMap<&'static str, App>,
+    /// The sweep's and notify's, likewise: what the schedule and the event source run.
+    pub sweep: App,
+    pub notify: App,
     /// Every AWS call the functions made, for checking against their policies.
     pub calls: Arc<calls::CallLog>,
     pub clock: SettableClock,
@@ -105,14 +113,6 @@ pub struct Gateway {
 impl Gateway {
     pub fn function(&self, name: &str) -> Option<&App> {
         self.functions.get(name)
-    }
-
-    pub fn sweep_app(&self) -> &App {
-        self.functions.get("expire-sweep").unwrap_or(&self.app)
-    }
-
-    pub fn notify_app(&self) -> &App {
-        self.functions.get("notify").unwrap_or(&self.app)
     }
 }
 
@@ -190,10 +190,14 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
         let clients = function_clients(&sdk, name, &faults, &log);
         functions.insert(*name, App::with_clients(clients, function_config, Arc::new(clock.clone())));
     }
+    let mut take = |name: &str| functions.remove(name).ok_or(format!("the gateway runs no {name}"));
+    let (sweep, notify) = (take("expire-sweep")?, take("notify")?);
     let admin = (aws_sdk_dynamodb::Client::new(&sdk), sqs.clone(), aws_sdk_ses::Client::new(&sdk));
     let gateway = Arc::new(Gateway {
         app: App::with_clients(admin, app_config, Arc::new(clock.clone())),
         functions,
+        sweep,
+        notify,
         calls: log,
         clock,
         faults,

@@ -191,7 +191,7 @@ fn invocation(event: &Value) -> Response<Full<Bytes>> {
 /// The environment Lambda gives every function, plus the emulator's endpoint and the credentials
 /// of the function's local IAM user (its template role's actions, where the emulator enforces IAM).
 pub fn lambda_environment(function: &str, endpoint_url: &str) -> Vec<(String, String)> {
-    let key = format!("local-{function}");
+    let key = local_gateway::function_access_key(function);
     [
         ("AWS_LAMBDA_FUNCTION_NAME", function),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),

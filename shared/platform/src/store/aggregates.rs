@@ -107,10 +107,15 @@ fn while_state(state: OpportunityStatus) -> Result<Condition, StoreError> {
     Ok(Condition::new("#state = :from").name("#state", "state").value(":from", attribute(&state)?))
 }
 
-/// An in-place change of an opportunity, its version bumped and its due keys kept or dropped.
+/// An in-place change of an opportunity: its time of change set, its version bumped.
+fn opportunity_touched(after: &Opportunity) -> Result<Update, StoreError> {
+    Ok(Update::of(pk(OPPORTUNITY, &after.opportunity_id), OPPORTUNITY).set("updatedAt", attribute(&after.updated_at)?).add("version", 1))
+}
+
+/// An in-place change of an opportunity's standing, its due keys kept or dropped with it.
 fn opportunity_update(after: &Opportunity) -> Result<Update, StoreError> {
     let key = pk(OPPORTUNITY, &after.opportunity_id);
-    let update = Update::of(key.clone(), OPPORTUNITY).set("updatedAt", attribute(&after.updated_at)?).add("version", 1);
+    let update = opportunity_touched(after)?;
     Ok(match after.due_at() {
         Some(at) => update.set("duePk", s(due_shard(&key))).set("dueAt", s(due_key(at, &key))),
         None => update.remove("duePk").remove("dueAt"),
@@ -133,8 +138,7 @@ pub fn opportunity_moved(after: &Opportunity, from: OpportunityStatus) -> Result
 /// The fields a `PATCH` named, written in place: the last write of each field stands, and nothing
 /// else on the item (its count of offers, its state, its due keys) is written back stale.
 pub fn opportunity_patched(after: &Opportunity, named: &[&str]) -> Result<Update, StoreError> {
-    let key = pk(OPPORTUNITY, &after.opportunity_id);
-    let mut update = Update::of(key, OPPORTUNITY).set("updatedAt", attribute(&after.updated_at)?).add("version", 1);
+    let mut update = opportunity_touched(after)?;
     if named.contains(&"notificationEmails") {
         update = update.set("notificationEmails", attribute(&after.notification_emails)?);
     }
@@ -351,20 +355,12 @@ impl Store {
     /// Gives a claim back after a failed send, so the redelivery can try again, if `attempt` still
     /// holds it (a later attempt's claim is never released by an earlier one).
     pub async fn release_email(&self, event_id: &str, group: &str, attempt: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(email_claim_key(event_id, group)))
-            .key("sk", s(EMAIL))
-            .condition_expression("#attempt = :mine AND #state = :sending")
-            .expression_attribute_names("#attempt", "attempt")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":mine", s(attempt))
-            .expression_attribute_values(":sending", s("sending"))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
+        let held = Condition::new("#attempt = :mine AND #state = :sending")
+            .name("#attempt", "attempt")
+            .name("#state", "state")
+            .value(":mine", s(attempt))
+            .value(":sending", s("sending"));
+        self.delete_if(&email_claim_key(event_id, group), EMAIL, held).await
     }
 }
 

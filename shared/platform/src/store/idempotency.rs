@@ -205,19 +205,7 @@ impl Store {
     /// Gives the key back after a 5xx, so the retry runs afresh; never a record already completed
     /// (a commit that went through before the error) nor another attempt's claim.
     pub async fn release_idempotency(&self, claim: &Claim) -> Result<(), StoreError> {
-        let held = claim.still_held();
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(claim.record.clone()))
-            .key("sk", s(IDEMPOTENCY))
-            .condition_expression(held.expression)
-            .set_expression_attribute_names(Some(held.names))
-            .set_expression_attribute_values(Some(held.values))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
+        self.delete_if(&claim.record, IDEMPOTENCY, claim.still_held()).await
     }
 }
 

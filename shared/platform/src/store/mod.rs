@@ -20,12 +20,7 @@ mod items;
 mod page;
 
 pub use aggregates::*;
-pub use idempotency::{Claim, Recorded, IDEMPOTENCY};
-
-/// The size of one part of a stored answer: a longer one is kept in several items.
-pub fn idempotency_part_bytes() -> usize {
-    idempotency::PART_BYTES
-}
+pub use idempotency::{Claim, Recorded, IDEMPOTENCY, PART_BYTES as ANSWER_PART_BYTES};
 pub use items::{due_shards, LEGACY_DUE_PARTITION, parse as parse_item, string_attr, Index, Versioned};
 pub use page::{Page, Position, Stream};
 
@@ -261,6 +256,22 @@ impl Store {
             .set_expression_attribute_values(Some(values))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
         again_while_contended(|| async { request.clone().send().await.map(|out| out.attributes.unwrap_or_default()).map_err(classify) }).await
+    }
+
+    /// Deletes an item if `condition` holds.
+    pub async fn delete_if(&self, pk: &str, sk: &str, condition: Condition) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names((!condition.names.is_empty()).then_some(condition.names))
+            .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 
     fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
