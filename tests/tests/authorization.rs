@@ -72,8 +72,14 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
         row("POST", "/opportunities/{id}/clone", o("/clone"), Some(json!({})), [404, 404, 403, 201]),
         row("GET", "/opportunities/{id}/changeset", o("/changeset"), None, [404, 404, 403, 200]),
         row("POST", "/opportunities/import", "/opportunities/import".into(), Some(change_set), [403, 403, 400, 201]),
-        row("POST", "/offers", "/offers".into(), Some(json!({"opportunityId": opportunity, "productId": product, "buyerAccountId": BUYER,
-            "buyerCompanyName": "Acme Corp", "markupPercentage": "10", "expiresOn": "2027-01-31"})), [404, 404, 201, 403]),
+        row(
+            "POST",
+            "/offers",
+            "/offers".into(),
+            Some(json!({"opportunityId": opportunity, "productId": product, "buyerAccountId": BUYER,
+            "buyerCompanyName": "Acme Corp", "markupPercentage": "10", "expiresOn": "2027-01-31"})),
+            [404, 404, 201, 403],
+        ),
         row("GET", "/offers", "/offers".into(), None, [200, 200, 200, 200]),
         row("GET", "/offers/{id}", format!("/offers/{to_cancel}"), None, [404, 200, 200, 200]),
         row("POST", "/offers/{id}/cancel", format!("/offers/{to_cancel}/cancel"), None, [404, 403, 200, 403]),
@@ -82,7 +88,13 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
         row("GET", "/agreements/{id}", format!("/agreements/{agreement}"), None, [404, 200, 200, 200]),
         row("GET", "/reports/sales", "/reports/sales?from=2027-01-01&to=2027-01-31".into(), None, [200, 200, 200, 200]),
         row("POST", "/opportunities/{id}/revoke", o("/revoke"), None, [404, 404, 403, 200]),
-        row("PUT", "/sellers/me", "/sellers/me".into(), Some(json!({"displayName": "Anyone", "publicProfileComplete": false, "taxAndBankingComplete": false})), [200, 200, 200, 200]),
+        row(
+            "PUT",
+            "/sellers/me",
+            "/sellers/me".into(),
+            Some(json!({"displayName": "Anyone", "publicProfileComplete": false, "taxAndBankingComplete": false})),
+            [200, 200, 200, 200],
+        ),
     ];
 
     let covered: BTreeSet<(&str, &str)> = rows.iter().map(|r| (r.method, r.template)).collect();

@@ -90,10 +90,13 @@ async fn an_export_prices_every_product_absolutely_and_flags_uploads() {
     let product = stack.cast().await;
     let hours = stack.product(ISV, "saas-subscription", &[("hours", "0.50")]).await;
     let upload = json!({"fileName": "eula.pdf", "contentType": "application/pdf", "sizeBytes": 100, "sha256": "ab".repeat(32)});
-    let body = opportunity_body(&product, json!({
-        "productIds": [product, hours], "renewal": true, "renewalAcknowledged": true,
-        "duration": {"type": "singleUse"}, "eula": {"type": "custom", "documents": [upload]}, "resellerAgreement": {"type": "rcmp"},
-    }));
+    let body = opportunity_body(
+        &product,
+        json!({
+            "productIds": [product, hours], "renewal": true, "renewalAcknowledged": true,
+            "duration": {"type": "singleUse"}, "eula": {"type": "custom", "documents": [upload]}, "resellerAgreement": {"type": "rcmp"},
+        }),
+    );
     let o = stack.opportunity(body).await;
     let path = format!("/opportunities/{}/changeset", id(&o, "opportunityId"));
     let r = stack.get(&path, ISV).await;
@@ -101,14 +104,24 @@ async fn an_export_prices_every_product_absolutely_and_flags_uploads() {
     let sets = r.body["changeSets"].as_array().unwrap();
     assert_eq!(sets.len(), 2, "one change set per product");
     let contract = terms(&sets[0]["ChangeSet"]);
-    let find = |t: &[(String, Value)], ty: &str| t.iter().find(|(k, _)| k == ty).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("no {ty}"));
-    assert_eq!(find(&contract, "UpdatePricingTerms")["Terms"][0]["RateCards"][0]["RateCard"], json!([{"DimensionKey": "users", "Price": "80"}]));
+    let find =
+        |t: &[(String, Value)], ty: &str| t.iter().find(|(k, _)| k == ty).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("no {ty}"));
+    assert_eq!(
+        find(&contract, "UpdatePricingTerms")["Terms"][0]["RateCards"][0]["RateCard"],
+        json!([{"DimensionKey": "users", "Price": "80"}])
+    );
     assert_eq!(find(&contract, "UpdateAvailability"), json!({"OffersMaxQuantity": 1}));
     assert_eq!(find(&contract, "UpdateInformation")["PreExistingBuyerAgreement"]["PricingModel"], "Contract");
-    assert_eq!(find(&contract, "UpdateLegalTerms")["Terms"], json!([{"Type": "ResaleLegalTerm", "Documents": [{"Type": "StandardResellerContract", "Version": "2022-07-14"}]}]));
+    assert_eq!(
+        find(&contract, "UpdateLegalTerms")["Terms"],
+        json!([{"Type": "ResaleLegalTerm", "Documents": [{"Type": "StandardResellerContract", "Version": "2022-07-14"}]}])
+    );
     let usage = terms(&sets[1]["ChangeSet"]);
     let pricing = find(&usage, "UpdatePricingTerms");
-    assert_eq!((pricing["PricingModel"].as_str(), pricing["Terms"][0]["Type"].as_str()), (Some("Usage"), Some("ResaleUsageBasedPricingTerm")));
+    assert_eq!(
+        (pricing["PricingModel"].as_str(), pricing["Terms"][0]["Type"].as_str()),
+        (Some("Usage"), Some("ResaleUsageBasedPricingTerm"))
+    );
     assert_eq!(pricing["Terms"][0]["RateCards"][0]["RateCard"], json!([{"DimensionKey": "hours", "Price": "0.4"}]));
     assert!(r.body["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("eula.pdf")), "{r:?}");
     assert_eq!(stack.get(&path, RESELLER).await.status, 403);

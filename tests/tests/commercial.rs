@@ -34,14 +34,21 @@ async fn individual_pricing_sets_a_price_per_dimension_or_a_percentage_per_produ
     ]});
     let o = stack.opportunity(opportunity_body(&suite, json!({"productIds": [suite, storage], "discount": discount}))).await;
     assert_eq!(o["wholesale"]["products"][1]["dimensions"][0]["wholesalePrice"], "9");
-    let offer = stack.offer(&id(&o, "opportunityId"), &suite, json!({"markupPercentage": "12.5", "units": [{"dimensionKey": "users", "units": 3}, {"dimensionKey": "admins", "units": 1}]})).await;
+    let offer = stack
+        .offer(
+            &id(&o, "opportunityId"),
+            &suite,
+            json!({"markupPercentage": "12.5", "units": [{"dimensionKey": "users", "units": 3}, {"dimensionKey": "admins", "units": 1}]}),
+        )
+        .await;
     // users 70.00 × 1.125 = 78.75 × 3 = 236.25; admins 50.00 × 1.125 = 56.25; wholesale 210 + 50.
     assert_eq!(offer.body["pricing"]["lines"][0]["lineTotal"], "236.25");
     let agreement = accept(&stack, &offer).await;
     // Fees at 3.5%: 260.00 × 0.035 = 9.10; 32.50 × 0.035 = 1.1375 → 1.14.
     assert_eq!(split(&agreement), ["292.50", "260.00", "32.50", "0.035", "9.10", "250.90", "1.14", "31.36"]);
 
-    let over_list = json!({"type": "individual", "products": [{"productId": storage, "dimensionPrices": [{"dimensionKey": "gb", "price": "10.01"}]}]});
+    let over_list =
+        json!({"type": "individual", "products": [{"productId": storage, "dimensionPrices": [{"dimensionKey": "gb", "price": "10.01"}]}]});
     let r = stack.post("/opportunities", ISV, opportunity_body(&storage, json!({"discount": over_list}))).await;
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (400, Some("discount.products[0].dimensionPrices[0].price")), "{r:?}");
 }
@@ -83,11 +90,14 @@ async fn fee_tiers_follow_product_type_renewal_and_deal_size() {
 }
 
 fn schedule_body(product: &str) -> Value {
-    opportunity_body(product, json!({
-        "duration": {"type": "singleUse", "endDate": "2027-02-28"},
-        "discount": {"type": "flexiblePaymentSchedule", "contractMonths": 24, "units": [{"dimensionKey": "users", "units": 10}],
-                     "payments": [{"amount": "200.00", "invoiceDate": "2027-03-01"}, {"amount": "250.00", "invoiceDate": "2028-03-01"}]},
-    }))
+    opportunity_body(
+        product,
+        json!({
+            "duration": {"type": "singleUse", "endDate": "2027-02-28"},
+            "discount": {"type": "flexiblePaymentSchedule", "contractMonths": 24, "units": [{"dimensionKey": "users", "units": 10}],
+                         "payments": [{"amount": "200.00", "invoiceDate": "2027-03-01"}, {"amount": "250.00", "invoiceDate": "2028-03-01"}]},
+        }),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -102,12 +112,18 @@ async fn a_flexible_payment_schedule_marks_up_every_payment() {
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (400, Some("contractMonths")), "{r:?}");
     let offer = stack.offer(&opportunity_id, &product, json!({})).await;
     assert_eq!(offer.body["contractMonths"], 24);
-    assert_eq!(offer.body["pricing"]["payments"][1], json!({"invoiceDate": "2028-03-01", "wholesaleAmount": "250.00", "buyerAmount": "275.00"}));
+    assert_eq!(
+        offer.body["pricing"]["payments"][1],
+        json!({"invoiceDate": "2028-03-01", "wholesaleAmount": "250.00", "buyerAmount": "275.00"})
+    );
     let agreement = accept(&stack, &offer).await;
     assert_eq!(agreement["endDate"], "2029-01-09");
     // The buyer's own view: the schedule it pays, with nothing wholesale in it.
     let as_buyer = stack.get(&format!("/agreements/{}", id(&agreement, "agreementId")), BUYER).await.body;
-    assert_eq!(as_buyer["pricing"]["payments"], json!([{"invoiceDate": "2027-03-01", "buyerAmount": "220.00"}, {"invoiceDate": "2028-03-01", "buyerAmount": "275.00"}]));
+    assert_eq!(
+        as_buyer["pricing"]["payments"],
+        json!([{"invoiceDate": "2027-03-01", "buyerAmount": "220.00"}, {"invoiceDate": "2028-03-01", "buyerAmount": "275.00"}])
+    );
     assert_eq!(as_buyer["pricing"]["units"], json!([{"dimensionKey": "users", "units": 10}]));
     assert_eq!(as_buyer["disbursement"], json!({"currency": "USD", "buyerTotal": "495.00"}));
     // 450.00 × 0.035 = 15.75; 45.00 × 0.035 = 1.575 → 1.58 (half-even).
@@ -171,7 +187,11 @@ async fn an_offer_can_only_replace_an_agreement_of_its_own_deal() {
     let second = stack.product(ISV, "saas-contract", &[("seats", "10.00")]).await;
     let o = stack.opportunity(opportunity_body(&second, json!({}))).await;
     let other_product = stack.offer(&id(&o, "opportunityId"), &second, json!({"replacesAgreementId": agreement_id})).await;
-    assert_eq!((other_product.status, other_product.body["error"]["field"].as_str()), (400, Some("replacesAgreementId")), "{other_product:?}");
+    assert_eq!(
+        (other_product.status, other_product.body["error"]["field"].as_str()),
+        (400, Some("replacesAgreementId")),
+        "{other_product:?}"
+    );
     assert_eq!(stack.get(&format!("/agreements/{agreement_id}"), ISV).await.body["status"], "active", "the agreement is untouched");
 }
 
@@ -244,7 +264,10 @@ async fn the_sales_report_names_the_buyer_of_record_per_role() {
     let row = |rows: &[Value], agreement: &Value| rows.iter().find(|r| r["agreementId"] == agreement["agreementId"]).cloned().unwrap();
     let r = row(&rows, &recurring);
     assert_eq!((r["role"].as_str(), r["buyerOfRecord"].as_str()), (Some("isv"), Some(RESELLER)));
-    assert_eq!((r["gross"].as_str(), r["fee"].as_str(), r["net"].as_str(), r["currency"].as_str()), (Some("80.00"), Some("2.80"), Some("77.20"), Some("USD")));
+    assert_eq!(
+        (r["gross"].as_str(), r["fee"].as_str(), r["net"].as_str(), r["currency"].as_str()),
+        (Some("80.00"), Some("2.80"), Some("77.20"), Some("USD"))
+    );
     assert_eq!(row(&rows, &one_off)["buyerOfRecord"], BUYER);
 
     let reseller = report(RESELLER, "from=2027-01-01&to=2027-01-31").await.body["items"].as_array().unwrap().clone();
@@ -274,7 +297,8 @@ async fn one_currency_throughout_and_yen_schedules_stay_whole() {
     schedule["discount"]["payments"] = json!([{"amount": "100.5", "invoiceDate": "2027-03-01"}]);
     let r = stack.post("/opportunities", ISV, schedule.clone()).await;
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (400, Some("discount.payments[0].amount")), "{r:?}");
-    schedule["discount"]["payments"] = json!([{"amount": "100000", "invoiceDate": "2027-03-01"}, {"amount": "150001", "invoiceDate": "2027-09-01"}]);
+    schedule["discount"]["payments"] =
+        json!([{"amount": "100000", "invoiceDate": "2027-03-01"}, {"amount": "150001", "invoiceDate": "2027-09-01"}]);
     let o = stack.opportunity(schedule).await;
     assert_eq!((o["currency"].as_str(), o["wholesale"]["totalDueToIsv"].as_str()), (Some("JPY"), Some("250001")));
     let offer = stack.offer(&id(&o, "opportunityId"), &yen, json!({"markupPercentage": "7.5"})).await;
@@ -284,7 +308,8 @@ async fn one_currency_throughout_and_yen_schedules_stay_whole() {
     // 250001 × 0.035 = 8750.035 → 8750; 18750 × 0.035 = 656.25 → 656.
     assert_eq!(split(&agreement), ["268751", "250001", "18750", "0.035", "8750", "241251", "656", "18094"]);
 
-    let fractional = json!({"type": "individual", "products": [{"productId": yen, "dimensionPrices": [{"dimensionKey": "users", "price": "9999.5"}]}]});
+    let fractional =
+        json!({"type": "individual", "products": [{"productId": yen, "dimensionPrices": [{"dimensionKey": "users", "price": "9999.5"}]}]});
     let r = stack.post("/opportunities", ISV, opportunity_body(&yen, json!({"discount": fractional}))).await;
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (400, Some("discount.products[0].dimensionPrices[0].price")), "{r:?}");
 }

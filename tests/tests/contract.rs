@@ -53,7 +53,10 @@ async fn unreadable_bodies_get_the_contracts_statuses() {
     assert_eq!(error(&stack.call("PUT", "/sellers/me", Some(ISV), Some(unknown)).await).0, 400);
     let mut wrong_type = seller.clone();
     wrong_type["publicProfileComplete"] = json!("yes");
-    assert_eq!(error(&stack.call("PUT", "/sellers/me", Some(ISV), Some(wrong_type)).await), (400, "ValidationError", Some("publicProfileComplete")));
+    assert_eq!(
+        error(&stack.call("PUT", "/sellers/me", Some(ISV), Some(wrong_type)).await),
+        (400, "ValidationError", Some("publicProfileComplete"))
+    );
     let missing = json!({"displayName": "Example ISV"});
     assert_eq!(error(&stack.call("PUT", "/sellers/me", Some(ISV), Some(missing)).await).0, 400);
     assert_eq!(stack.call("PUT", "/sellers/me", Some(ISV), Some(seller)).await.status, 200);
@@ -75,7 +78,14 @@ async fn only_registered_sellers_list_products_and_resell() {
     assert_eq!(stack.get("/products", ISV).await.body["items"].as_array().map(Vec::len), Some(1));
 
     // A reseller that has not finished registering cannot be named, nor found in /resellers.
-    stack.call("PUT", "/sellers/me", Some(RESELLER), Some(json!({"displayName": "Late Reseller", "publicProfileComplete": false, "taxAndBankingComplete": true}))).await;
+    stack
+        .call(
+            "PUT",
+            "/sellers/me",
+            Some(RESELLER),
+            Some(json!({"displayName": "Late Reseller", "publicProfileComplete": false, "taxAndBankingComplete": true})),
+        )
+        .await;
     assert_eq!(stack.get("/resellers", ISV).await.body["items"], json!([]));
     let r = stack.post("/opportunities", ISV, opportunity_body(&product_id, json!({}))).await;
     assert_eq!(error(&r), (400, "ValidationError", Some("resellerAccountIds[0]")));
@@ -135,7 +145,14 @@ async fn patch_changes_only_what_may_change() {
     let product = stack.cast().await;
     let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
     let path = format!("/opportunities/{opportunity_id}");
-    let ok = stack.call("PATCH", &path, Some(ISV), Some(json!({"description": "Q3 resale, Acme (renewed)", "notificationEmails": ["new@isv.example"]}))).await;
+    let ok = stack
+        .call(
+            "PATCH",
+            &path,
+            Some(ISV),
+            Some(json!({"description": "Q3 resale, Acme (renewed)", "notificationEmails": ["new@isv.example"]})),
+        )
+        .await;
     assert_eq!(ok.status, 200, "{ok:?}");
     assert_eq!(ok.body["notificationEmails"], json!(["new@isv.example"]));
     let read = stack.get(&path, RESELLER).await.body;
@@ -206,7 +223,10 @@ async fn a_list_token_is_signed_and_bound_to_its_caller_and_query() {
     let token = stack.get("/opportunities?limit=1", ISV).await.body["nextToken"].as_str().unwrap().to_string();
     assert_eq!(stack.get(&format!("/opportunities?limit=1&nextToken={token}"), ISV).await.status, 200);
     // No stored key in it: neither the table's key prefixes nor its index partitions.
-    let readable = String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token.split('.').next().unwrap()).unwrap()).unwrap();
+    let readable = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token.split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
     assert!(!readable.contains("OPPORTUNITY#") && !readable.contains("ISV#") && !readable.contains('#'), "{readable}");
     // Edited to point at another item: refused, never answered from wherever it points.
     let forged = edited(&token, &created[2], &created[0]);

@@ -27,7 +27,12 @@ async fn malformed_requests_get_a_clear_refusal_and_store_nothing() {
         ("a number for a decimal string", offer(json!({"markupPercentage": 10})), 400, Some("markupPercentage")),
         ("an exponent", offer(json!({"markupPercentage": "1e3"})), 400, Some("markupPercentage")),
         ("a negative unit count", offer(json!({"units": [{"dimensionKey": "users", "units": -1}]})), 400, Some("units[0].units")),
-        ("a huge unit count", offer(json!({"units": [{"dimensionKey": "users", "units": 18446744073709551615u64}]})), 400, Some("units[0].units")),
+        (
+            "a huge unit count",
+            offer(json!({"units": [{"dimensionKey": "users", "units": 18446744073709551615u64}]})),
+            400,
+            Some("units[0].units"),
+        ),
         ("an unknown field", offer(json!({"discount": "50"})), 400, Some("discount")),
         ("null for a required field", offer(json!({"buyerAccountId": null})), 400, Some("buyerAccountId")),
         ("a malformed id", offer(json!({"opportunityId": "opp-'; DROP TABLE"})), 400, Some("opportunityId")),
@@ -45,7 +50,13 @@ async fn malformed_requests_get_a_clear_refusal_and_store_nothing() {
             assert_eq!(r.body["error"]["field"], field, "{what}: {r:?}");
         }
     }
-    let paths = ["/offers/%00", "/offers/offer-%F0%9F%92%A5", &format!("/offers/{}", "a".repeat(2000)), "/opportunities/..%2F..%2Fetc", "/agreements/agr-0000"];
+    let paths = [
+        "/offers/%00",
+        "/offers/offer-%F0%9F%92%A5",
+        &format!("/offers/{}", "a".repeat(2000)),
+        "/opportunities/..%2F..%2Fetc",
+        "/agreements/agr-0000",
+    ];
     for path in paths {
         let r = stack.raw(Method::GET, path, &auth(), None).await;
         assert_eq!(r.status, 404, "{path}: {r:?}");

@@ -34,7 +34,12 @@ impl Names {
             Value::Tagged(tagged) if tagged.tag == "!Sub" && tagged.value.is_sequence() => {
                 // The long form: [template, {name: value}].
                 let parts = tagged.value.as_sequence().expect("!Sub [template, variables]");
-                let variables = parts[1].as_mapping().expect("!Sub's variables").iter().map(|(k, v)| (k.as_str().unwrap().to_string(), self.evaluate(v))).collect();
+                let variables = parts[1]
+                    .as_mapping()
+                    .expect("!Sub's variables")
+                    .iter()
+                    .map(|(k, v)| (k.as_str().unwrap().to_string(), self.evaluate(v)))
+                    .collect();
                 self.substitute(parts[0].as_str().expect("!Sub's template"), &variables)
             }
             Value::Tagged(tagged) => {
@@ -104,14 +109,19 @@ fn strings(value: &Value, names: &Names) -> Vec<String> {
 fn policies(names: &Names) -> BTreeMap<String, Vec<Statement>> {
     let template = repo_yaml("infra/template.yaml");
     let mut out = BTreeMap::new();
-    for resource in template["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function")) {
+    for resource in template["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+    {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
         let statements = resource["Properties"]["Policies"]
             .as_sequence()
             .into_iter()
             .flatten()
             .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
-            .map(|s| Statement { allow: s["Effect"].as_str() == Some("Allow"), actions: strings(&s["Action"], names), resources: strings(&s["Resource"], names) })
+            .map(|s| Statement {
+                allow: s["Effect"].as_str() == Some("Allow"),
+                actions: strings(&s["Action"], names),
+                resources: strings(&s["Resource"], names),
+            })
             .collect();
         out.insert(binary, statements);
     }
@@ -145,7 +155,8 @@ fn glob(pattern: &str, text: &str) -> bool {
 /// both the action (case-insensitive) and the resource.
 fn allowed(statements: &[Statement], call: &Call) -> bool {
     let matches = |s: &Statement| {
-        s.actions.iter().any(|a| glob(&a.to_lowercase(), &call.action.to_lowercase())) && s.resources.iter().any(|r| glob(r, &call.resource))
+        s.actions.iter().any(|a| glob(&a.to_lowercase(), &call.action.to_lowercase()))
+            && s.resources.iter().any(|r| glob(r, &call.resource))
     };
     !statements.iter().any(|s| !s.allow && matches(s)) && statements.iter().any(|s| s.allow && matches(s))
 }
@@ -235,7 +246,12 @@ async fn every_call_each_function_makes_is_allowed_by_its_role_resources_include
     let stack = Stack::start().await;
     the_whole_service(&stack).await;
     let config = &stack.running.gateway.config.names;
-    let names = Names { table: config.table.clone(), queue: config.queue.clone(), dead_letter_queue: config.dead_letter_queue.clone(), sender: config.sender.clone() };
+    let names = Names {
+        table: config.table.clone(),
+        queue: config.queue.clone(),
+        dead_letter_queue: config.dead_letter_queue.clone(),
+        sender: config.sender.clone(),
+    };
     let policies = policies(&names);
     let calls = stack.running.gateway.calls.calls();
     let denied: Vec<&Call> = calls.iter().filter(|c| !policies.get(&c.function).is_some_and(|p| allowed(p, c))).collect();

@@ -109,7 +109,11 @@ async fn a_claim_left_in_progress_by_a_crash_is_taken_over_once_stale() {
     let store = &stack.running.gateway.app.store;
     let record = record_key(RESELLER, "POST /offers", "crashed-1");
     let t0 = chrono::DateTime::parse_from_rfc3339(T0).unwrap().with_timezone(&chrono::Utc);
-    assert!(store.claim_idempotency(&record, &fingerprint_of("/offers", body.to_string().as_bytes()), "crashed-attempt", t0).await.unwrap().is_some());
+    assert!(store
+        .claim_idempotency(&record, &fingerprint_of("/offers", body.to_string().as_bytes()), "crashed-attempt", t0)
+        .await
+        .unwrap()
+        .is_some());
 
     let waiting = stack.post_keyed("/offers", RESELLER, "crashed-1", &body).await;
     assert_eq!((waiting.status, waiting.body["error"]["code"].as_str()), (409, Some("Conflict")), "{waiting:?}");
@@ -154,7 +158,8 @@ async fn an_answer_too_large_for_one_item_is_kept_in_parts_and_given_back_whole(
     for reseller in &resellers {
         stack.register(reseller, "A Reseller", None).await;
     }
-    let prices: Vec<(String, String)> = (0..24).map(|d| (format!("dimension-number-{d:02}-of-this-product"), format!("{}.25", 100 + d))).collect();
+    let prices: Vec<(String, String)> =
+        (0..24).map(|d| (format!("dimension-number-{d:02}-of-this-product"), format!("{}.25", 100 + d))).collect();
     let prices: Vec<(&str, &str)> = prices.iter().map(|(k, p)| (k.as_str(), p.as_str())).collect();
     let mut products = Vec::new();
     for _ in 0..20 {

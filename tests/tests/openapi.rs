@@ -35,7 +35,10 @@ fn every_served_route_is_documented_and_the_reverse() {
     let (doc, served) = (documented(), served());
     let undocumented: Vec<_> = served.difference(&doc).collect();
     let unserved: Vec<_> = doc.difference(&served).collect();
-    assert!(undocumented.is_empty() && unserved.is_empty(), "served but not documented: {undocumented:?}; documented but not served: {unserved:?}");
+    assert!(
+        undocumented.is_empty() && unserved.is_empty(),
+        "served but not documented: {undocumented:?}; documented but not served: {unserved:?}"
+    );
 }
 
 /// The live gateway answers every documented route: the API's with 401 without a token (a route

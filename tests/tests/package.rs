@@ -41,7 +41,8 @@ fn api_gateway_event(opportunity_id: &str, caller: &str) -> Value {
 async fn a_packaged_function_answers_an_api_gateway_event_under_the_runtime_api() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dir = std::env::temp_dir().join(format!("cppo-package-{}", std::process::id()));
-    let bootstrap = unpack(&package(&packages(&root), "query"), &dir).expect("the query package unpacks (make test runs make package first)");
+    let bootstrap =
+        unpack(&package(&packages(&root), "query"), &dir).expect("the query package unpacks (make test runs make package first)");
 
     let stack = Stack::start().await;
     let product = stack.cast().await;

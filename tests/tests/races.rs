@@ -28,7 +28,9 @@ async fn sixteen_offers_race_for_a_single_use_authorization_and_one_wins() {
     let racers = (0..16)
         .map(|i| {
             let (stack, opportunity_id, product) = (stack.clone(), opportunity_id.clone(), product.clone());
-            tokio::spawn(async move { stack.offer(&opportunity_id, &product, json!({"buyerCompanyName": format!("Buyer {i}")})).await.status })
+            tokio::spawn(
+                async move { stack.offer(&opportunity_id, &product, json!({"buyerCompanyName": format!("Buyer {i}")})).await.status },
+            )
         })
         .collect();
     one_winner(racers).await;
@@ -78,7 +80,8 @@ async fn accept_and_cancel_race_and_exactly_one_wins_each_offer() {
         }
     }
     let agreements = stack.get("/agreements", BUYER).await.body["items"].as_array().map(Vec::len).unwrap_or(0);
-    let accepted = stack.get("/offers", RESELLER).await.body["items"].as_array().unwrap().iter().filter(|o| o["status"] == "accepted").count();
+    let accepted =
+        stack.get("/offers", RESELLER).await.body["items"].as_array().unwrap().iter().filter(|o| o["status"] == "accepted").count();
     assert_eq!(agreements, accepted, "an agreement for each accepted offer and none for a cancelled one");
 }
 
@@ -135,7 +138,9 @@ async fn offers_and_patches_at_once(stack: Arc<Stack>) {
     let offers: Vec<JoinHandle<u16>> = (0..24)
         .map(|i| {
             let (stack, opportunity_id, product) = (stack.clone(), opportunity_id.clone(), product.clone());
-            tokio::spawn(async move { stack.offer(&opportunity_id, &product, json!({"buyerCompanyName": format!("Buyer {i}")})).await.status })
+            tokio::spawn(
+                async move { stack.offer(&opportunity_id, &product, json!({"buyerCompanyName": format!("Buyer {i}")})).await.status },
+            )
         })
         .collect();
     let patches: Vec<JoinHandle<(u16, serde_json::Value)>> = (0..12)
@@ -189,7 +194,9 @@ async fn a_single_use_authorization_goes_to_exactly_one_offer_through_transactio
     let racers = (0..8)
         .map(|i| {
             let (stack, opportunity_id, product) = (stack.clone(), opportunity_id.clone(), product.clone());
-            tokio::spawn(async move { stack.offer(&opportunity_id, &product, json!({"buyerCompanyName": format!("Buyer {i}")})).await.status })
+            tokio::spawn(
+                async move { stack.offer(&opportunity_id, &product, json!({"buyerCompanyName": format!("Buyer {i}")})).await.status },
+            )
         })
         .collect();
     one_winner(racers).await;
@@ -211,6 +218,10 @@ async fn patches_of_different_fields_at_once_both_stand() {
         let emails = patch(json!({"notificationEmails": ["new@isv.example"]}));
         assert_eq!((description.await.unwrap(), emails.await.unwrap()), (200, 200));
         let read = stack.get(&path, ISV).await.body;
-        assert_eq!((read["description"].as_str(), &read["notificationEmails"]), (Some(format!("Round {round}").as_str()), &json!(["new@isv.example"])), "neither patch undid the other");
+        assert_eq!(
+            (read["description"].as_str(), &read["notificationEmails"]),
+            (Some(format!("Round {round}").as_str()), &json!(["new@isv.example"])),
+            "neither patch undid the other"
+        );
     }
 }

@@ -30,7 +30,13 @@ async fn the_readme_walkthrough_works_as_written() {
     .expect("bash starts");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "walk-through failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    for shown in ["\"buyerTotal\": \"88.00\"", "\"isvNet\": \"77.20\"", "\"resellerFee\": \"0.28\"", "partner@partner.example: Private offer accepted", "ops@isv.example: Channel partner private offer extended"] {
+    for shown in [
+        "\"buyerTotal\": \"88.00\"",
+        "\"isvNet\": \"77.20\"",
+        "\"resellerFee\": \"0.28\"",
+        "partner@partner.example: Private offer accepted",
+        "ops@isv.example: Channel partner private offer extended",
+    ] {
         assert!(stdout.contains(shown), "the walk-through does not show {shown}:\n{stdout}");
     }
     let before_acceptance: Vec<&str> = stdout.lines().take_while(|l| !l.contains("agreementId")).collect();

@@ -46,7 +46,8 @@ fn every_route_is_in_the_template_with_the_same_function_and_the_reverse() {
             }
         }
     }
-    let in_code: BTreeSet<(String, String, String)> = ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), r.function.to_string())).collect();
+    let in_code: BTreeSet<(String, String, String)> =
+        ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), r.function.to_string())).collect();
     assert_eq!(in_template, in_code);
 }
 
@@ -54,11 +55,15 @@ fn every_route_is_in_the_template_with_the_same_function_and_the_reverse() {
 fn every_function_crate_is_deployed_the_same_way() {
     let t = template();
     let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
-    let crates: BTreeSet<String> = std::fs::read_dir(format!("{root}/functions")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let crates: BTreeSet<String> =
+        std::fs::read_dir(format!("{root}/functions")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     let deployed: BTreeSet<String> = functions(&t).into_iter().map(|(binary, _)| binary).collect();
     assert_eq!(deployed, crates);
     let globals = &t["Globals"]["Function"];
-    assert_eq!((text(&globals["Runtime"]), text(&globals["Handler"]), text(&globals["CodeUri"])), ("provided.al2023".into(), "bootstrap".into(), "..".into()));
+    assert_eq!(
+        (text(&globals["Runtime"]), text(&globals["Handler"]), text(&globals["CodeUri"])),
+        ("provided.al2023".into(), "bootstrap".into(), "..".into())
+    );
     assert_eq!(text(&t["Parameters"]["Architecture"]["Default"]), "arm64");
     for r in t["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function")) {
         assert_eq!(text(&r["Metadata"]["BuildMethod"]), "rust-cargolambda");
@@ -98,7 +103,10 @@ fn the_event_sources_are_wired_as_the_service_needs() {
     // An email claim outlives any attempt that could still send (notify's timeout) and is stale
     // before the queue brings the message back, so the redelivery takes it over.
     let stale = cppo_platform::store::EMAIL_CLAIM_STALE_SECONDS as u64;
-    assert!(timeout < stale && stale < visibility, "claims go stale after {stale} s: notify times out at {timeout} s, messages return after {visibility} s");
+    assert!(
+        timeout < stale && stale < visibility,
+        "claims go stale after {stale} s: notify times out at {timeout} s, messages return after {visibility} s"
+    );
     assert!(text(&queue["RedrivePolicy"]["maxReceiveCount"]).parse::<u64>().unwrap() >= 5);
     let sweep = &all.iter().find(|(b, _)| b == "expire-sweep").unwrap().1;
     let schedule = sweep["Events"].as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("Schedule")).expect("a schedule");
@@ -117,7 +125,12 @@ fn the_template_avoids_the_operational_traps() {
     let cap: u64 = text(&source["Properties"]["ScalingConfig"]["MaximumConcurrency"]).parse().expect("a MaximumConcurrency");
     assert!((2..=1000).contains(&cap), "MaximumConcurrency is 2..1000, not {cap}");
     // The due index: keys only (the sweep reads the items themselves), spread over partitions.
-    let due = t["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"].as_sequence().unwrap().iter().find(|g| g["IndexName"].as_str() == Some("byDue")).unwrap();
+    let due = t["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|g| g["IndexName"].as_str() == Some("byDue"))
+        .unwrap();
     assert_eq!(text(&due["Projection"]["ProjectionType"]), "KEYS_ONLY");
     assert!(cppo_platform::store::due_shards().len() > 1);
     // Events and claims expire by TTL on the attribute the code writes.
@@ -157,7 +170,14 @@ async fn the_local_table_and_queues_are_the_templates() {
         })
         .collect();
     assert_eq!(local, in_template, "the local table has the template's indexes");
-    let attributes = gateway.sqs.get_queue_attributes().queue_url(&gateway.queue_url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy).send().await.unwrap();
+    let attributes = gateway
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&gateway.queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .unwrap();
     let redrive = attributes.attributes.unwrap_or_default().into_values().next().unwrap_or_default();
     let redrive: serde_json::Value = serde_json::from_str(&redrive).expect("a redrive policy");
     let wanted = text(&t["Resources"]["EventQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]);

@@ -83,7 +83,19 @@ async fn the_buyer_never_sees_a_wholesale_figure() {
         stack.get(&format!("/agreements/{agreement_id}"), BUYER).await.body,
         stack.get("/agreements", BUYER).await.body,
     ];
-    let hidden = ["wholesalePrice", "wholesaleTotal", "markupTotal", "markupPercentage", "discount", "resellerAgreement", "feeRate", "isvFee", "isvNet", "resellerFee", "resellerNet"];
+    let hidden = [
+        "wholesalePrice",
+        "wholesaleTotal",
+        "markupTotal",
+        "markupPercentage",
+        "discount",
+        "resellerAgreement",
+        "feeRate",
+        "isvFee",
+        "isvNet",
+        "resellerFee",
+        "resellerNet",
+    ];
     for view in &views {
         let shown = keys(view);
         assert!(shown.contains(&"buyerTotal".to_string()), "{view}");
@@ -121,10 +133,16 @@ async fn parties_see_their_own_and_outsiders_see_nothing() {
     assert_eq!(stack.post(&format!("/offers/{offer_id}/cancel"), BUYER, json!({})).await.status, 403);
     assert_eq!(stack.post(&format!("/opportunities/{opportunity_id}/revoke"), RESELLER, json!({})).await.status, 403);
     assert_eq!(stack.post(&format!("/opportunities/{opportunity_id}/revoke"), OUTSIDER, json!({})).await.status, 404);
-    let r = stack.post("/offers", ISV, json!({
-        "opportunityId": opportunity_id, "productId": product, "buyerAccountId": BUYER,
-        "buyerCompanyName": "Acme Corp", "markupPercentage": "10", "expiresOn": "2027-01-31"
-    })).await;
+    let r = stack
+        .post(
+            "/offers",
+            ISV,
+            json!({
+                "opportunityId": opportunity_id, "productId": product, "buyerAccountId": BUYER,
+                "buyerCompanyName": "Acme Corp", "markupPercentage": "10", "expiresOn": "2027-01-31"
+            }),
+        )
+        .await;
     assert_eq!(r.status, 403, "{r:?}");
     // Each party finds the offer in its own list.
     for party in [ISV, RESELLER, BUYER] {
@@ -258,20 +276,32 @@ async fn one_create_authorizes_several_resellers_with_units_and_markup() {
     stack.register(RESELLER, "Example Reseller", Some("partner@reseller.example")).await;
     stack.register("444455556666", "Second Reseller", Some("second@reseller.example")).await;
     let product = stack.product(ISV, "saas-contract", &[("users", "49.99"), ("admins", "10.00")]).await;
-    let body = opportunity_body(&product, json!({"resellerAccountIds": [RESELLER, "444455556666"], "discount": {"type": "percentage", "percentage": "33.3"}}));
+    let body = opportunity_body(
+        &product,
+        json!({"resellerAccountIds": [RESELLER, "444455556666"], "discount": {"type": "percentage", "percentage": "33.3"}}),
+    );
     let r = stack.post("/opportunities", ISV, body).await;
     assert_eq!(r.status, 201, "{r:?}");
     let items = r.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_ne!(items[0]["opportunityId"], items[1]["opportunityId"]);
     // 49.99 × 0.667 = 33.34333; × 3 = 100.02999 → 100.03; markup 12.5% → 37.511246 × 3 = 112.533738 → 112.53.
-    let offer = stack.offer(&id(&items[0], "opportunityId"), &product, json!({"units": [{"dimensionKey": "users", "units": 3}], "markupPercentage": "12.5"})).await;
+    let offer = stack
+        .offer(
+            &id(&items[0], "opportunityId"),
+            &product,
+            json!({"units": [{"dimensionKey": "users", "units": 3}], "markupPercentage": "12.5"}),
+        )
+        .await;
     assert_eq!(offer.status, 201, "{offer:?}");
     let pricing = &offer.body["pricing"];
     assert_eq!(pricing["lines"][0]["wholesalePrice"], "33.34333");
     assert_eq!(pricing["lines"][0]["buyerPrice"], "37.511246");
     assert_eq!(pricing["lines"][1]["units"], 0);
-    assert_eq!((pricing["wholesaleTotal"].as_str(), pricing["buyerTotal"].as_str(), pricing["markupTotal"].as_str()), (Some("100.03"), Some("112.53"), Some("12.50")));
+    assert_eq!(
+        (pricing["wholesaleTotal"].as_str(), pricing["buyerTotal"].as_str(), pricing["markupTotal"].as_str()),
+        (Some("100.03"), Some("112.53"), Some("12.50"))
+    );
     // The ISV has no contact and no stakeholders named here beyond the list: each reseller hears of its own.
     stack.drain().await;
     let created: Vec<Vec<String>> = titled(&stack.emails().await, "New resale authorization").iter().map(|e| recipients(e)).collect();
@@ -318,7 +348,10 @@ async fn yen_deals_stay_in_whole_yen() {
     assert_eq!((offer["pricing"]["wholesaleTotal"].as_str(), offer["pricing"]["buyerTotal"].as_str()), (Some("8001"), Some("8801")));
     let agreement = stack.post(&format!("/offers/{}/accept", id(&offer, "offerId")), BUYER, json!({})).await.body;
     let split = stack.get(&format!("/agreements/{}", id(&agreement, "agreementId")), ISV).await.body["disbursement"].clone();
-    assert_eq!((split["isvFee"].as_str(), split["isvNet"].as_str(), split["resellerFee"].as_str(), split["resellerNet"].as_str()), (Some("280"), Some("7721"), Some("28"), Some("772")));
+    assert_eq!(
+        (split["isvFee"].as_str(), split["isvNet"].as_str(), split["resellerFee"].as_str(), split["resellerNet"].as_str()),
+        (Some("280"), Some("7721"), Some("28"), Some("772"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -357,7 +390,12 @@ async fn events_are_kept_longer_than_a_stream_keeps_records_and_then_expire() {
     stack.opportunity(opportunity_body(&product, json!({}))).await;
     let store = &stack.running.gateway.app.store;
     let scanned = store.client().scan().table_name(store.table()).send().await.expect("scan");
-    let events: Vec<_> = scanned.items.unwrap_or_default().into_iter().filter(|i| i.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) == Some("EVENT")).collect();
+    let events: Vec<_> = scanned
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) == Some("EVENT"))
+        .collect();
     assert_eq!(events.len(), 1);
     let expires: i64 = events[0].get("expiresAt").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).expect("an expiresAt TTL");
     let written = chrono::DateTime::parse_from_rfc3339(T0).unwrap().timestamp();

@@ -70,12 +70,18 @@ async fn create_opportunities(app: &App, req: &ApiRequest<'_>, input: CreateOppo
 }
 
 /// The create itself, given the sellers and products read for it.
-async fn create_from(app: &App, req: &ApiRequest<'_>, input: CreateOpportunityInput, found: (Vec<Seller>, Vec<Product>)) -> Result<(u16, Value), ApiError> {
+async fn create_from(
+    app: &App,
+    req: &ApiRequest<'_>,
+    input: CreateOpportunityInput,
+    found: (Vec<Seller>, Vec<Product>),
+) -> Result<(u16, Value), ApiError> {
     let now = app.now();
     let (found_sellers, found_products) = found;
     let isv = found_sellers.iter().find(|s| s.account_id == req.caller);
     let ids = input.reseller_account_ids.iter().map(|_| app.new_id(IdKind::Opportunity)).collect();
-    let ctx = CreateContext { isv, isv_account_id: &req.caller, resellers: &found_sellers, products: &found_products, now, opportunity_ids: ids };
+    let ctx =
+        CreateContext { isv, isv_account_id: &req.caller, resellers: &found_sellers, products: &found_products, now, opportunity_ids: ids };
     let opportunities = create(input, ctx)?;
     let events: Vec<Event> = opportunities
         .iter()

@@ -11,8 +11,8 @@ use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_platform::store::{
-    agreement_item, due_shards, event_item, LEGACY_DUE_PARTITION, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError, Versioned, Write, AGREEMENT,
-    EVENT, OFFER, OPPORTUNITY,
+    agreement_item, due_shards, event_item, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError, Versioned, Write,
+    AGREEMENT, EVENT, LEGACY_DUE_PARTITION, OFFER, OPPORTUNITY,
 };
 use cppo_platform::App;
 use serde::Serialize;
@@ -136,4 +136,3 @@ async fn resend(app: &App, item: &Item) -> Result<u64, StoreError> {
     app.store.mark_sent(id, app.now()).await?;
     Ok(1)
 }
-

@@ -34,7 +34,9 @@ fn intro(kind: EventType, group: Group) -> &'static str {
     match (kind, group) {
         (OpportunityCreated, _) => "An ISV has authorized you to resell its products through AWS Marketplace.",
         (OfferExtended, _) => "A channel partner used your resale authorization to extend a private offer.",
-        (OfferAccepted, Stakeholders) => "A buyer accepted a private offer made under your resale authorization. The new order is ready to book.",
+        (OfferAccepted, Stakeholders) => {
+            "A buyer accepted a private offer made under your resale authorization. The new order is ready to book."
+        }
         (OfferAccepted, Reseller) => "Your buyer accepted your private offer. The new order is ready to book.",
         (OpportunityExpired, Stakeholders) => "Your resale authorization has expired: its end date has passed.",
         (OpportunityExpired, Reseller) => "A resale authorization you hold has expired: no new offers can be made from it.",

@@ -6,9 +6,9 @@ use cppo_domain::agreement::Agreement;
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
+use cppo_domain::{catalog, report};
 use cppo_platform::api::{page_body, page_request, path_id};
 use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
-use cppo_domain::{catalog, report};
 use cppo_platform::store::{agreements_accepted, party_streams, Index, AGREEMENT, OFFER, OPPORTUNITY};
 use cppo_platform::App;
 use serde_json::Value;
@@ -37,12 +37,16 @@ const ALL_SIDES: &[Index] = &[Index::ByIsv, Index::ByReseller, Index::ByBuyer];
 async fn list_opportunities(app: &App, req: &ApiRequest<'_>) -> Answer {
     let status = match req.query("status") {
         None => None,
-        Some(raw) => Some(OpportunityStatus::parse(raw).ok_or_else(|| ApiError::validation("status", "status must be active, expired, restricted or complete"))?),
+        Some(raw) => Some(
+            OpportunityStatus::parse(raw)
+                .ok_or_else(|| ApiError::validation("status", "status must be active, expired, restricted or complete"))?,
+        ),
     };
     let streams = party_streams(&req.caller, OPPORTUNITY, &[Index::ByIsv, Index::ByReseller]);
     let list = page_request(req, &app.config, &streams)?;
     let now = app.now();
-    let page = app.store.list(&streams, list.positions.clone(), list.limit, |o: &Opportunity| status.is_none_or(|s| o.status(now) == s)).await?;
+    let page =
+        app.store.list(&streams, list.positions.clone(), list.limit, |o: &Opportunity| status.is_none_or(|s| o.status(now) == s)).await?;
     Ok((200, page_body(page, &list, |o| o.view(now))))
 }
 

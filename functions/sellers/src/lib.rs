@@ -55,7 +55,8 @@ async fn get_seller(app: &App, req: &ApiRequest<'_>) -> Answer {
 async fn list_resellers(app: &App, req: &ApiRequest<'_>) -> Answer {
     let streams = [resellers_stream()];
     let list = page_request(req, &app.config, &streams)?;
-    let page = app.store.list(&streams, list.positions.clone(), list.limit, |s: &Seller| s.account_id != req.caller && s.registered).await?;
+    let page =
+        app.store.list(&streams, list.positions.clone(), list.limit, |s: &Seller| s.account_id != req.caller && s.registered).await?;
     Ok((200, page_body(page, &list, |s| json!({"accountId": s.account_id, "displayName": s.display_name}))))
 }
 

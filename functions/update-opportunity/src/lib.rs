@@ -4,10 +4,10 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::opportunity::Opportunity;
+use cppo_domain::opportunity::OpportunityStatus;
 use cppo_platform::api::{commit, path_id, until_committed, Step};
 use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
-use cppo_domain::opportunity::OpportunityStatus;
 use cppo_platform::store::{event_item, opportunity_moved, opportunity_patched, parse_item, Versioned, Write, OPPORTUNITY};
 use cppo_platform::App;
 use serde_json::{Map, Value};

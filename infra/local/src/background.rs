@@ -77,7 +77,9 @@ async fn deliver_batch(gateway: &Gateway, wait_seconds: i32, skip: &HashSet<Stri
         .iter()
         .filter(|m| !m.message_id.as_ref().is_some_and(|id| failed.contains(id)))
         .enumerate()
-        .filter_map(|(i, m)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).set_receipt_handle(m.receipt_handle.clone()).build().ok())
+        .filter_map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder().id(i.to_string()).set_receipt_handle(m.receipt_handle.clone()).build().ok()
+        })
         .collect();
     outcome.delivered = entries.len() as u64;
     outcome.failed = failed.len() as u64;

@@ -62,7 +62,12 @@ impl Intercept for Recorder {
     }
 
     // Before signing, so the request is the one the function built, not a fault's stand-in.
-    fn read_after_serialization(&self, context: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_after_serialization(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let request = context.request();
         let target = request.headers().get("x-amz-target").unwrap_or_default();
         let body = request.body().bytes().unwrap_or_default();
@@ -136,7 +141,9 @@ fn sqs_calls(target: &str, body: &[u8]) -> Vec<(String, String)> {
 /// SES speaks the query protocol: `Action=SendEmail&Source=...`.
 fn ses_calls(body: &[u8]) -> Vec<(String, String)> {
     let form = String::from_utf8_lossy(body);
-    let param = |name: &str| form.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| crate::server::percent_decode(v));
+    let param = |name: &str| {
+        form.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| crate::server::percent_decode(v))
+    };
     let action = param("Action").unwrap_or_default();
     let resource = param("Source").map(|source| identity_arn(&source)).unwrap_or_else(|| "*".into());
     vec![(format!("ses:{action}"), resource)]

@@ -3,8 +3,8 @@
 
 use crate::Gateway;
 use aws_sdk_dynamodb::types::AttributeValue;
-use cppo_platform::store::string_attr;
 use base64::Engine;
+use cppo_platform::store::string_attr;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;

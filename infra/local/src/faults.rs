@@ -14,7 +14,9 @@
 //!   as if the function had died right after it; then the state is `up` again.
 
 use aws_sdk_sqs::config::http::HttpResponse;
-use aws_sdk_sqs::config::interceptors::{BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef};
+use aws_sdk_sqs::config::interceptors::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
@@ -121,7 +123,9 @@ impl Faults {
 
     /// Takes the one-shot crash, if it is set: true for the one attempt that gets it.
     fn take_crash(&self) -> bool {
-        self.slot(Service::DynamoDb).compare_exchange(State::CrashAfterCommit as u8, State::Up as u8, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+        self.slot(Service::DynamoDb)
+            .compare_exchange(State::CrashAfterCommit as u8, State::Up as u8, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
 }
 
@@ -145,7 +149,12 @@ impl Intercept for Outage {
         "LocalOutage"
     }
 
-    fn read_before_attempt(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_attempt(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         cfg.interceptor_state().unset::<SwappedAttempt>();
         match self.faults.state(self.service) {
             State::Down => {
@@ -156,7 +165,12 @@ impl Intercept for Outage {
         }
     }
 
-    fn modify_before_signing(&self, context: &mut BeforeTransmitInterceptorContextMut<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let state = self.faults.state(self.service);
         let request = context.request_mut();
         let target = request.headers().get("x-amz-target").unwrap_or_default().to_string();
@@ -183,7 +197,12 @@ impl Intercept for Outage {
         Ok(())
     }
 
-    fn modify_before_deserialization(&self, context: &mut BeforeDeserializationInterceptorContextMut<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let Some(SwappedAttempt(content_type, body)) = cfg.load::<SwappedAttempt>().cloned() else { return Ok(()) };
         let mut response = HttpResponse::new(StatusCode::try_from(400u16)?, SdkBody::from(body));
         response.headers_mut().insert("content-type", content_type);
@@ -213,9 +232,16 @@ fn throttling(service: Service) -> SwappedAttempt {
 fn conflict(target: &str, body: Option<&[u8]>) -> SwappedAttempt {
     let content_type = "application/x-amz-json-1.0";
     if !target.ends_with(".TransactWriteItems") {
-        return SwappedAttempt(content_type, r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}"#.into());
+        return SwappedAttempt(
+            content_type,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}"#
+                .into(),
+        );
     }
-    let items = body.and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()).and_then(|v| v["TransactItems"].as_array().map(Vec::len)).unwrap_or(1);
+    let items = body
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|v| v["TransactItems"].as_array().map(Vec::len))
+        .unwrap_or(1);
     let codes: Vec<&str> = std::iter::once("TransactionConflict").chain((1..items).map(|_| "None")).collect();
     let reasons: Vec<serde_json::Value> = codes
         .iter()

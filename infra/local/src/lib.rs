@@ -12,12 +12,12 @@ pub mod provision;
 pub mod server;
 
 use cppo_domain::fees::FeeSchedule;
-use faults::{Faults, Outage, Service};
 use cppo_platform::clock::SettableClock;
 use cppo_platform::config::{fee_schedule, Config, FEE_SCHEDULE, SENDER_EMAIL, TOKEN_KEY};
-use std::collections::HashMap;
 use cppo_platform::App;
+use faults::{Faults, Outage, Service};
 use provision::Names;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -29,7 +29,17 @@ pub const DEFAULT_TOKEN_KEY: &str = "local-dev-token-key-at-least-32-characters"
 
 /// Every function the template deploys, by the binary it builds: each runs locally with clients of
 /// its own, signed as the IAM user `moto_server.py` made from its template role's policy.
-pub const FUNCTIONS: &[&str] = &["sellers", "create-opportunity", "update-opportunity", "extend-offer", "cancel-offer", "accept-offer", "query", "expire-sweep", "notify"];
+pub const FUNCTIONS: &[&str] = &[
+    "sellers",
+    "create-opportunity",
+    "update-opportunity",
+    "extend-offer",
+    "cancel-offer",
+    "accept-offer",
+    "query",
+    "expire-sweep",
+    "notify",
+];
 
 /// The access key ID, and secret, of a function's IAM user locally: `scripts/moto_server.py`
 /// makes the same.
@@ -150,14 +160,32 @@ pub async fn sdk_config(endpoint_url: &str) -> aws_config::SdkConfig {
 
 /// A function's clients: signed with its own credentials, with the fault injection and the call
 /// recorder on each.
-fn function_clients(sdk: &aws_config::SdkConfig, name: &'static str, faults: &Arc<Faults>, log: &Arc<calls::CallLog>) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client, aws_sdk_ses::Client) {
+fn function_clients(
+    sdk: &aws_config::SdkConfig,
+    name: &'static str,
+    faults: &Arc<Faults>,
+    log: &Arc<calls::CallLog>,
+) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client, aws_sdk_ses::Client) {
     let credentials = aws_sdk_dynamodb::config::SharedCredentialsProvider::new(function_credentials(name));
     let record = |api| calls::Recorder { log: log.clone(), function: name, api };
     let outage = |service| Outage { faults: faults.clone(), service };
-    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk).credentials_provider(credentials.clone()).interceptor(record(calls::Api::DynamoDb)).interceptor(outage(Service::DynamoDb));
-    let sqs = aws_sdk_sqs::config::Builder::from(sdk).credentials_provider(credentials.clone()).interceptor(record(calls::Api::Sqs)).interceptor(outage(Service::Sqs));
-    let ses = aws_sdk_ses::config::Builder::from(sdk).credentials_provider(credentials).interceptor(record(calls::Api::Ses)).interceptor(outage(Service::Ses));
-    (aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), aws_sdk_sqs::Client::from_conf(sqs.build()), aws_sdk_ses::Client::from_conf(ses.build()))
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .credentials_provider(credentials.clone())
+        .interceptor(record(calls::Api::DynamoDb))
+        .interceptor(outage(Service::DynamoDb));
+    let sqs = aws_sdk_sqs::config::Builder::from(sdk)
+        .credentials_provider(credentials.clone())
+        .interceptor(record(calls::Api::Sqs))
+        .interceptor(outage(Service::Sqs));
+    let ses = aws_sdk_ses::config::Builder::from(sdk)
+        .credentials_provider(credentials)
+        .interceptor(record(calls::Api::Ses))
+        .interceptor(outage(Service::Ses));
+    (
+        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+        aws_sdk_sqs::Client::from_conf(sqs.build()),
+        aws_sdk_ses::Client::from_conf(ses.build()),
+    )
 }
 
 /// Provisions the stack from the template, then serves on `listener`.
@@ -177,7 +205,9 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
     };
     let faults = Arc::new(Faults::default());
     let log = Arc::new(calls::CallLog::default());
-    let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::Sqs }).build());
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk).interceptor(Outage { faults: faults.clone(), service: Service::Sqs }).build(),
+    );
     let mut functions = HashMap::new();
     for name in FUNCTIONS {
         let variables = provision::function_variables(&template, name)?;

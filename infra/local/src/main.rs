@@ -24,7 +24,8 @@ async fn main() -> ExitCode {
 async fn serve() -> Result<(), String> {
     cppo_platform::telemetry::init();
     let config = LocalConfig::from_env()?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await.map_err(|e| format!("binding 127.0.0.1:{}: {e}", config.port))?;
+    let listener =
+        tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await.map_err(|e| format!("binding 127.0.0.1:{}: {e}", config.port))?;
     let running = start(config, listener).await?;
     tracing::info!(url = %running.url(), "gateway listening");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;

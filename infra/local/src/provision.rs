@@ -173,7 +173,10 @@ async fn create_queue(
     properties: &Value,
     mut attributes: HashMap<QueueAttributeName, String>,
 ) -> Result<String, String> {
-    for (key, attribute) in [("VisibilityTimeout", QueueAttributeName::VisibilityTimeout), ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod)] {
+    for (key, attribute) in [
+        ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
+        ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
+    ] {
         if let Some(v) = properties.get(key).and_then(Value::as_u64) {
             attributes.insert(attribute, v.to_string());
         }

@@ -139,11 +139,8 @@ pub fn api_gateway_event(
     req: &LocalRequest,
     request_id: &str,
 ) -> Result<ApiGatewayV2httpRequest, String> {
-    let headers: Map<String, Value> = req
-        .headers
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), Value::String(v.to_string()))))
-        .collect();
+    let headers: Map<String, Value> =
+        req.headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), Value::String(v.to_string())))).collect();
     let mut query: Map<String, Value> = Map::new();
     for pair in req.query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -210,8 +207,18 @@ pub fn percent_decode(raw: &str) -> String {
 }
 
 async fn health(gateway: &Gateway) -> ApiGatewayV2httpResponse {
-    let store = gateway.app.store.client().describe_table().table_name(gateway.app.store.table()).send().await.map(|_| ()).map_err(|e| format!("storage: {e}"));
-    let queue = gateway.sqs.get_queue_url().queue_name(&gateway.config.names.queue).send().await.map(|_| ()).map_err(|e| format!("queue: {e}"));
+    let store = gateway
+        .app
+        .store
+        .client()
+        .describe_table()
+        .table_name(gateway.app.store.table())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("storage: {e}"));
+    let queue =
+        gateway.sqs.get_queue_url().queue_name(&gateway.config.names.queue).send().await.map(|_| ()).map_err(|e| format!("queue: {e}"));
     let email = gateway.ses.get_send_quota().send().await.map(|_| ()).map_err(|e| format!("email: {e}"));
     match store.and(queue).and(email) {
         Ok(()) => json(200, json!({"status": "ok"})),
@@ -263,7 +270,8 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
 /// `{"sqs"|"ses"|"dynamodb": "down"|"throttled"|"up", ...}`; answers the state of each and the
 /// attempts each has refused so far.
 fn set_faults(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
-    let usage = "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\" (dynamodb also \"conflicts\" or \"crash-after-commit\")";
+    let usage =
+        "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\" (dynamodb also \"conflicts\" or \"crash-after-commit\")";
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else { return local_error(usage) };
     let mut changes = Vec::new();
     for (name, state) in &map {
@@ -277,14 +285,17 @@ fn set_faults(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
         tracing::warn!(service = service.name(), state = state.name(), "local fault injection");
         gateway.faults.set(service, state);
     }
-    let mut answer: Map<String, Value> = Service::ALL.iter().map(|s| (s.name().to_string(), json!(gateway.faults.state(*s).name()))).collect();
+    let mut answer: Map<String, Value> =
+        Service::ALL.iter().map(|s| (s.name().to_string(), json!(gateway.faults.state(*s).name()))).collect();
     let refused: Map<String, Value> = Service::ALL.iter().map(|s| (s.name().to_string(), json!(gateway.faults.refused(*s)))).collect();
     answer.insert("refusedAttempts".into(), Value::Object(refused));
     json(200, Value::Object(answer))
 }
 
 fn set_clock(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
-    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else { return local_error("body must be {\"now\": \"<RFC 3339>\" | null}") };
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return local_error("body must be {\"now\": \"<RFC 3339>\" | null}");
+    };
     match map.get("now") {
         Some(Value::Null) => gateway.clock.set(None),
         Some(Value::String(at)) => match DateTime::parse_from_rfc3339(at) {
@@ -298,9 +309,7 @@ fn set_clock(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
 }
 
 async fn list_emails(gateway: &Gateway, query: &str) -> ApiGatewayV2httpResponse {
-    let param = |name: &str| {
-        query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| percent_decode(v))
-    };
+    let param = |name: &str| query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| percent_decode(v));
     let limit = match cppo_platform::api::parse_limit(param("limit").as_deref()) {
         Ok(limit) => limit,
         Err(refused) => return refused.response(),

@@ -84,7 +84,10 @@ impl Agreement {
             && self.reseller_account_id == successor.reseller_account_id
             && self.buyer_account_id == successor.buyer_account_id;
         if !same_deal {
-            return Err(DomainError::Conflict(format!("agreement {} is not of this offer's deal; it cannot be replaced by it", self.agreement_id)));
+            return Err(DomainError::Conflict(format!(
+                "agreement {} is not of this offer's deal; it cannot be replaced by it",
+                self.agreement_id
+            )));
         }
         match self.status(now) {
             AgreementStatus::Active => Ok(Agreement { state: AgreementStatus::Replaced, ..self.clone() }),

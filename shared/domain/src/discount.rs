@@ -60,10 +60,18 @@ pub struct PaymentInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Discount {
-    Percentage { percentage: Decimal },
-    Individual { products: Vec<ProductPricing> },
+    Percentage {
+        percentage: Decimal,
+    },
+    Individual {
+        products: Vec<ProductPricing>,
+    },
     #[serde(rename_all = "camelCase")]
-    FlexiblePaymentSchedule { contract_months: u32, units: Vec<DimensionUnits>, payments: Vec<Payment> },
+    FlexiblePaymentSchedule {
+        contract_months: u32,
+        units: Vec<DimensionUnits>,
+        payments: Vec<Payment>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,13 +162,16 @@ fn check_individual(entries: &[ProductDiscountInput], products: &[Product]) -> D
     let mut priced = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
         let at = format!("discount.products[{i}]");
-        let product = products
-            .iter()
-            .find(|p| p.product_id == entry.product_id)
-            .ok_or_else(|| DomainError::field(format!("{at}.productId"), format!("{} is not one of the selected products", entry.product_id)))?;
+        let product = products.iter().find(|p| p.product_id == entry.product_id).ok_or_else(|| {
+            DomainError::field(format!("{at}.productId"), format!("{} is not one of the selected products", entry.product_id))
+        })?;
         priced.push(match (&entry.percentage, &entry.dimension_prices) {
             // Any product type, professional services included: only the one-rate type refuses them.
-            (Some(raw), None) => ProductPricing { product_id: product.product_id.clone(), percentage: Some(pct(raw, &format!("{at}.percentage"))?), dimension_prices: None },
+            (Some(raw), None) => ProductPricing {
+                product_id: product.product_id.clone(),
+                percentage: Some(pct(raw, &format!("{at}.percentage"))?),
+                dimension_prices: None,
+            },
             (None, Some(prices)) => ProductPricing {
                 product_id: product.product_id.clone(),
                 percentage: None,
@@ -170,7 +181,10 @@ fn check_individual(entries: &[ProductDiscountInput], products: &[Product]) -> D
         });
     }
     if let Some(missing) = products.iter().find(|p| !entries.iter().any(|e| e.product_id == p.product_id)) {
-        return Err(DomainError::field("discount.products", format!("every selected product needs its pricing; {} has none", missing.product_id)));
+        return Err(DomainError::field(
+            "discount.products",
+            format!("every selected product needs its pricing; {} has none", missing.product_id),
+        ));
     }
     Ok(Discount::Individual { products: priced })
 }
@@ -180,17 +194,26 @@ fn check_dimension_prices(prices: &[DimensionPriceInput], product: &Product, at:
     let mut checked = Vec::with_capacity(prices.len());
     for (i, entry) in prices.iter().enumerate() {
         let dimension = product.dimension(&entry.dimension_key).ok_or_else(|| {
-            DomainError::field(format!("{at}[{i}].dimensionKey"), format!("{} is not a dimension of {}", entry.dimension_key, product.product_id))
+            DomainError::field(
+                format!("{at}[{i}].dimensionKey"),
+                format!("{} is not a dimension of {}", entry.dimension_key, product.product_id),
+            )
         })?;
         let field = format!("{at}[{i}].price");
         let price = parse_bounded(&entry.price, &field, 6, Decimal::ZERO, dimension.unit_price)?;
         if price.normalize().scale() > product.currency.minor_places() {
-            return Err(DomainError::field(field, format!("a {} price has at most {} decimal places", product.currency.code(), product.currency.minor_places())));
+            return Err(DomainError::field(
+                field,
+                format!("a {} price has at most {} decimal places", product.currency.code(), product.currency.minor_places()),
+            ));
         }
         checked.push(DimensionPrice { dimension_key: dimension.key.clone(), price });
     }
     if let Some(missing) = product.dimensions.iter().find(|d| !prices.iter().any(|p| p.dimension_key == d.key)) {
-        return Err(DomainError::field(at, format!("dimensionPrices must name every dimension of the product; {} is missing", missing.key)));
+        return Err(DomainError::field(
+            at,
+            format!("dimensionPrices must name every dimension of the product; {} is missing", missing.key),
+        ));
     }
     Ok(checked)
 }
@@ -227,7 +250,8 @@ fn check_payments(payments: &[PaymentInput], currency: Currency, after: NaiveDat
             return Err(DomainError::field(field, "a payment amount must be more than 0"));
         }
         let field = format!("discount.payments[{i}].invoiceDate");
-        let invoice_date = parse_date(&p.invoice_date).ok_or_else(|| DomainError::field(&field, "invoiceDate must be a date YYYY-MM-DD"))?;
+        let invoice_date =
+            parse_date(&p.invoice_date).ok_or_else(|| DomainError::field(&field, "invoiceDate must be a date YYYY-MM-DD"))?;
         if invoice_date <= after {
             return Err(DomainError::field(field, "every invoiceDate must be after the authorization's endDate"));
         }

@@ -6,7 +6,10 @@ fn individual(products: serde_json::Value) -> serde_json::Value {
 }
 
 fn schedule(payments: serde_json::Value) -> serde_json::Value {
-    let mut body = with("discount", json!({"type": "flexiblePaymentSchedule", "contractMonths": 12, "units": [{"dimensionKey": "users", "units": 10}], "payments": payments}));
+    let mut body = with(
+        "discount",
+        json!({"type": "flexiblePaymentSchedule", "contractMonths": 12, "units": [{"dimensionKey": "users", "units": 10}], "payments": payments}),
+    );
     body["duration"] = json!({"type": "singleUse", "endDate": "2027-03-31"});
     body
 }
@@ -26,10 +29,19 @@ fn individual_pricing_takes_a_percentage_or_a_price_per_dimension() {
 fn individual_pricing_rules_name_their_field() {
     let price = |key: &str, p: &str| json!({"dimensionKey": key, "price": p});
     let cases = [
-        (json!([{"productId": PRODUCT, "dimensionPrices": [price("users", "100.01"), price("admins", "1")]}]), "discount.products[0].dimensionPrices[0].price"),
+        (
+            json!([{"productId": PRODUCT, "dimensionPrices": [price("users", "100.01"), price("admins", "1")]}]),
+            "discount.products[0].dimensionPrices[0].price",
+        ),
         (json!([{"productId": PRODUCT, "dimensionPrices": [price("users", "1")]}]), "discount.products[0].dimensionPrices"),
-        (json!([{"productId": PRODUCT, "dimensionPrices": [price("users", "1"), price("users", "2")]}]), "discount.products[0].dimensionPrices[1]"),
-        (json!([{"productId": PRODUCT, "dimensionPrices": [price("seats", "1"), price("admins", "1")]}]), "discount.products[0].dimensionPrices[0].dimensionKey"),
+        (
+            json!([{"productId": PRODUCT, "dimensionPrices": [price("users", "1"), price("users", "2")]}]),
+            "discount.products[0].dimensionPrices[1]",
+        ),
+        (
+            json!([{"productId": PRODUCT, "dimensionPrices": [price("seats", "1"), price("admins", "1")]}]),
+            "discount.products[0].dimensionPrices[0].dimensionKey",
+        ),
         (json!([{"productId": PRODUCT, "percentage": "100"}]), "discount.products[0].percentage"),
         (json!([{"productId": PRODUCT}]), "discount.products[0]"),
         (json!([{"productId": "prod-ffffffffffffffffffffffffffffffff", "percentage": "5"}]), "discount.products[0].productId"),
@@ -42,7 +54,11 @@ fn individual_pricing_rules_name_their_field() {
 
 #[test]
 fn a_payment_schedule_carries_its_total_due_to_the_isv() {
-    let o = create_from(schedule(json!([{"amount": "200.00", "invoiceDate": "2027-04-01"}, {"amount": "250.50", "invoiceDate": "2027-07-01"}]))).unwrap().remove(0);
+    let o = create_from(schedule(
+        json!([{"amount": "200.00", "invoiceDate": "2027-04-01"}, {"amount": "250.50", "invoiceDate": "2027-07-01"}]),
+    ))
+    .unwrap()
+    .remove(0);
     assert_eq!(o.wholesale.total_due_to_isv.unwrap().to_string(), "450.50");
     assert_eq!(o.wholesale.contract_months, Some(12));
     let view = o.view(crate::opportunity::tests::now());

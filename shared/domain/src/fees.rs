@@ -35,7 +35,10 @@ impl Default for FeeSchedule {
         FeeSchedule {
             professional_services: Decimal::new(25, 3),
             renewal: Decimal::new(15, 3),
-            tiers: vec![FeeTier { from: Decimal::from(1_000_000), rate: Decimal::new(2, 2) }, FeeTier { from: Decimal::from(10_000_000), rate: Decimal::new(15, 3) }],
+            tiers: vec![
+                FeeTier { from: Decimal::from(1_000_000), rate: Decimal::new(2, 2) },
+                FeeTier { from: Decimal::from(10_000_000), rate: Decimal::new(15, 3) },
+            ],
             base: Decimal::new(3, 2),
             channel_partner_surcharge: Decimal::new(5, 3),
         }
@@ -89,7 +92,12 @@ mod tests {
     #[test]
     fn a_schedule_from_configuration_keeps_the_defaults_it_does_not_name() {
         let custom: FeeSchedule = serde_json::from_str(r#"{"base": "0.04", "tiers": [{"from": "500", "rate": "0.01"}]}"#).unwrap();
-        let basis = |total: i64| FeeBasis { product_type: ProductType::Ami, renewal: false, buyer_total: Decimal::from(total), channel_partner: true };
+        let basis = |total: i64| FeeBasis {
+            product_type: ProductType::Ami,
+            renewal: false,
+            buyer_total: Decimal::from(total),
+            channel_partner: true,
+        };
         assert_eq!(custom.rate(basis(499)).to_string(), "0.045");
         assert_eq!(custom.rate(basis(500)).to_string(), "0.015");
         assert_eq!(custom.renewal, FeeSchedule::default().renewal);

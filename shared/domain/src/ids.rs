@@ -58,8 +58,7 @@ impl IdKind {
 
     /// True when `raw` is an id this service could have minted, so junk never reaches the store.
     pub fn is_valid(self, raw: &str) -> bool {
-        raw.strip_prefix(self.prefix())
-            .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        raw.strip_prefix(self.prefix()).is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
     }
 }
 

@@ -51,7 +51,9 @@ pub enum Document {
 pub enum Eula {
     #[default]
     Standard,
-    Custom { documents: Vec<Document> },
+    Custom {
+        documents: Vec<Document>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,7 +62,9 @@ pub enum ResellerAgreement {
     #[default]
     None,
     Rcmp,
-    Custom { documents: Vec<Document> },
+    Custom {
+        documents: Vec<Document>,
+    },
 }
 
 pub const MAX_DOCUMENTS: usize = 5;
@@ -117,7 +121,8 @@ fn document(d: &DocumentInput, at: &str) -> DomainResult<Document> {
 }
 
 fn uploaded(d: &DocumentInput, at: &str) -> DomainResult<UploadedDocument> {
-    let need = |v: &Option<String>, name: &str| v.clone().ok_or_else(|| DomainError::field(format!("{at}.{name}"), format!("{name} is required")));
+    let need =
+        |v: &Option<String>, name: &str| v.clone().ok_or_else(|| DomainError::field(format!("{at}.{name}"), format!("{name} is required")));
     let file_name = need(&d.file_name, "fileName")?;
     let content_type = need(&d.content_type, "contentType")?;
     let sha256 = need(&d.sha256, "sha256")?;
@@ -199,7 +204,9 @@ mod tests {
 
     #[test]
     fn custom_documents_are_uploads_or_hosted_urls() {
-        let ok = eula(json!({"type": "custom", "documents": [upload("eula.pdf", "application/pdf", 1234), {"url": "https://docs.isv.example/terms.TXT?v=2"}]}));
+        let ok = eula(
+            json!({"type": "custom", "documents": [upload("eula.pdf", "application/pdf", 1234), {"url": "https://docs.isv.example/terms.TXT?v=2"}]}),
+        );
         let Ok(Eula::Custom { documents }) = ok else { panic!("{ok:?}") };
         assert_eq!(documents.len(), 2);
         assert_eq!(documents[1].url(), Some("https://docs.isv.example/terms.TXT?v=2"));
@@ -216,8 +223,14 @@ mod tests {
             (json!({"type": "custom", "documents": [{"url": "http://a.example/e.pdf"}]}), "eula.documents[0].url"),
             (json!({"type": "custom", "documents": [{"url": "https://a.example/e.docx"}]}), "eula.documents[0].url"),
             (json!({"type": "custom", "documents": [{"url": "https://a.example/e.pdf", "fileName": "e.pdf"}]}), "eula.documents[0]"),
-            (json!({"type": "custom", "documents": [upload("a.pdf", "application/pdf", 4 << 20), upload("b.pdf", "application/pdf", 3 << 20)]}), "eula.documents"),
-            (json!({"type": "custom", "documents": (0..6).map(|i| upload(&format!("e{i}.pdf"), "application/pdf", 1)).collect::<Vec<_>>()}), "eula.documents"),
+            (
+                json!({"type": "custom", "documents": [upload("a.pdf", "application/pdf", 4 << 20), upload("b.pdf", "application/pdf", 3 << 20)]}),
+                "eula.documents",
+            ),
+            (
+                json!({"type": "custom", "documents": (0..6).map(|i| upload(&format!("e{i}.pdf"), "application/pdf", 1)).collect::<Vec<_>>()}),
+                "eula.documents",
+            ),
             (json!({"type": "rcmp"}), "eula.type"),
         ];
         for (input, want) in cases {
@@ -227,7 +240,8 @@ mod tests {
 
     #[test]
     fn exactly_six_mib_is_allowed() {
-        let docs = json!({"type": "custom", "documents": [upload("a.pdf", "application/pdf", 4 << 20), upload("b.txt", "text/plain", 2 << 20)]});
+        let docs =
+            json!({"type": "custom", "documents": [upload("a.pdf", "application/pdf", 4 << 20), upload("b.txt", "text/plain", 2 << 20)]});
         assert!(eula(docs).is_ok());
     }
 }

@@ -1,7 +1,7 @@
 //! Offers: a reseller's private offer to one buyer, priced at a markup on the wholesale price.
 
 use crate::agreement::{Agreement, AgreementStatus, Intent};
-use crate::discount::{Discount, DimensionUnits};
+use crate::discount::{DimensionUnits, Discount};
 use crate::error::{DomainError, DomainResult};
 use crate::fees::{FeeBasis, FeeSchedule};
 use crate::ids::{AccountId, IdKind};
@@ -143,7 +143,8 @@ pub fn extend(
     validate::text(&input.buyer_company_name, "buyerCompanyName", 1, 100)?;
     let markup = parse_bounded(&input.markup_percentage, "markupPercentage", 6, Decimal::ZERO, Decimal::from(1000))?;
     let expires_on = check_expiry(&input.expires_on, now)?;
-    let replaces_agreement_id = check_replaced(input.replaces_agreement_id.as_deref(), replaces, opportunity, &product.product_id, &buyer, now)?;
+    let replaces_agreement_id =
+        check_replaced(input.replaces_agreement_id.as_deref(), replaces, opportunity, &product.product_id, &buyer, now)?;
     let (contract_months, pricing) = price_offer(input, opportunity, &product.product_id, markup)?;
     let opportunity_after = opportunity.record_offer(now)?;
     let offer = Offer {
@@ -221,7 +222,8 @@ fn price_offer(input: &ExtendOfferInput, opportunity: &Opportunity, product_id: 
     let units = check_units(input.units.as_deref(), wholesale.iter().map(|d| d.dimension_key.as_str()).collect())?;
     let mut lines = Vec::with_capacity(wholesale.len());
     for (d, units) in wholesale.iter().zip(units) {
-        let wholesale_price = d.wholesale_price.ok_or_else(|| DomainError::invalid(format!("dimension {} has no wholesale price", d.dimension_key)))?;
+        let wholesale_price =
+            d.wholesale_price.ok_or_else(|| DomainError::invalid(format!("dimension {} has no wholesale price", d.dimension_key)))?;
         lines.push(LineInput { dimension_key: &d.dimension_key, units, list_price: d.list_price, wholesale_price });
     }
     Ok((contract_months, price(&lines, markup, currency)))
@@ -256,7 +258,10 @@ pub(crate) fn check_named_units(input: &[UnitsInput], keys: &[&str], field: &str
     validate::distinct(input, field, |u| u.dimension_key.clone())?;
     for (i, u) in input.iter().enumerate() {
         if !keys.contains(&u.dimension_key.as_str()) {
-            return Err(DomainError::field(format!("{field}[{i}].dimensionKey"), format!("{} is not a dimension of the product", u.dimension_key)));
+            return Err(DomainError::field(
+                format!("{field}[{i}].dimensionKey"),
+                format!("{} is not a dimension of the product", u.dimension_key),
+            ));
         }
         if !(1..=MAX_UNITS).contains(&u.units) {
             return Err(DomainError::field(format!("{field}[{i}].units"), format!("units must be 1 to {MAX_UNITS}")));
@@ -304,12 +309,21 @@ impl Offer {
     }
 
     pub fn expire(&self, now: DateTime<Utc>) -> Option<Offer> {
-        (self.state == OfferStatus::Extended && self.status(now) == OfferStatus::Expired)
-            .then(|| Offer { state: OfferStatus::Expired, updated_at: now, ..self.clone() })
+        (self.state == OfferStatus::Extended && self.status(now) == OfferStatus::Expired).then(|| Offer {
+            state: OfferStatus::Expired,
+            updated_at: now,
+            ..self.clone()
+        })
     }
 
     /// The buyer accepts: the offer becomes an agreement with its disbursement.
-    pub fn accept(&self, caller: &AccountId, agreement_id: String, fees: &FeeSchedule, now: DateTime<Utc>) -> DomainResult<(Offer, Agreement)> {
+    pub fn accept(
+        &self,
+        caller: &AccountId,
+        agreement_id: String,
+        fees: &FeeSchedule,
+        now: DateTime<Utc>,
+    ) -> DomainResult<(Offer, Agreement)> {
         if self.party(caller).is_none() {
             return Err(self.not_found());
         }
@@ -319,7 +333,12 @@ impl Offer {
         if self.status(now) != OfferStatus::Extended {
             return Err(self.conflict(now, "accepted"));
         }
-        let basis = FeeBasis { product_type: self.product_type, renewal: self.renewal, buyer_total: self.pricing.buyer_total, channel_partner: true };
+        let basis = FeeBasis {
+            product_type: self.product_type,
+            renewal: self.renewal,
+            buyer_total: self.pricing.buyer_total,
+            channel_partner: true,
+        };
         let start_date = now.date_naive();
         let agreement = Agreement {
             agreement_id,
@@ -393,10 +412,20 @@ impl<'a> BuyerPricing<'a> {
             lines: pricing
                 .lines
                 .iter()
-                .map(|l| BuyerLine { dimension_key: &l.dimension_key, units: l.units, list_price: l.list_price, buyer_price: l.buyer_price, line_total: l.line_total })
+                .map(|l| BuyerLine {
+                    dimension_key: &l.dimension_key,
+                    units: l.units,
+                    list_price: l.list_price,
+                    buyer_price: l.buyer_price,
+                    line_total: l.line_total,
+                })
                 .collect(),
             units: &pricing.units,
-            payments: pricing.payments.iter().map(|p: &PaymentLine| BuyerPayment { invoice_date: p.invoice_date, buyer_amount: p.buyer_amount }).collect(),
+            payments: pricing
+                .payments
+                .iter()
+                .map(|p: &PaymentLine| BuyerPayment { invoice_date: p.invoice_date, buyer_amount: p.buyer_amount })
+                .collect(),
             buyer_total: pricing.buyer_total,
         }
     }
@@ -446,7 +475,6 @@ impl<'a> BuyerOfferView<'a> {
         }
     }
 }
-
 
 #[cfg(test)]
 #[path = "offer_tests.rs"]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::opportunity::tests::{create_from, isv_id, now, opportunity, reseller_id, body, PRODUCT};
+use crate::opportunity::tests::{body, create_from, isv_id, now, opportunity, reseller_id, PRODUCT};
 use chrono::TimeZone;
 use serde_json::json;
 
@@ -42,7 +42,16 @@ fn one_of_each_dimension_by_default() {
 
 #[test]
 fn named_units_leave_the_rest_at_zero() {
-    let o = extend(&input(json!({"units": [{"dimensionKey": "users", "units": 5}]})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()).unwrap().1;
+    let o = extend(
+        &input(json!({"units": [{"dimensionKey": "users", "units": 5}]})),
+        &reseller_id(),
+        &opportunity(),
+        None,
+        OFFER_ID.into(),
+        now(),
+    )
+    .unwrap()
+    .1;
     let units: Vec<u64> = o.pricing.lines.iter().map(|l| l.units).collect();
     assert_eq!(units, vec![5, 0]);
     assert_eq!(o.pricing.buyer_total.to_string(), "440.00");
@@ -84,7 +93,10 @@ fn a_restricted_buyer_list_is_enforced() {
     let mut b = body();
     b["buyerAccountIds"] = json!(["999988887777"]);
     let restricted = create_from(b).unwrap().remove(0);
-    assert!(matches!(extend(&input(json!({})), &reseller_id(), &restricted, None, OFFER_ID.into(), now()), Err(DomainError::Validation { .. })));
+    assert!(matches!(
+        extend(&input(json!({})), &reseller_id(), &restricted, None, OFFER_ID.into(), now()),
+        Err(DomainError::Validation { .. })
+    ));
     assert!(extend(&input(json!({"buyerAccountId": "999988887777"})), &reseller_id(), &restricted, None, OFFER_ID.into(), now()).is_ok());
 }
 
@@ -112,7 +124,10 @@ fn acceptance_makes_an_agreement_that_adds_up() {
 fn only_the_buyer_accepts_and_only_once() {
     let o = offer();
     assert!(matches!(o.accept(&reseller_id(), "agr-1".into(), &FeeSchedule::default(), now()), Err(DomainError::Forbidden(_))));
-    assert!(matches!(o.accept(&AccountId::parse("555555555555").unwrap(), "agr-1".into(), &FeeSchedule::default(), now()), Err(DomainError::NotFound(_))));
+    assert!(matches!(
+        o.accept(&AccountId::parse("555555555555").unwrap(), "agr-1".into(), &FeeSchedule::default(), now()),
+        Err(DomainError::NotFound(_))
+    ));
     let (accepted, _) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
     assert!(matches!(accepted.accept(&buyer_id(), "agr-2".into(), &FeeSchedule::default(), now()), Err(DomainError::Conflict(_))));
     assert!(matches!(accepted.cancel(&reseller_id(), now()), Err(DomainError::Conflict(_))));
@@ -142,7 +157,8 @@ fn wholesale_keys(v: &serde_json::Value, found: &mut Vec<String>) {
         serde_json::Value::Object(m) => {
             for (k, child) in m {
                 let lower = k.to_lowercase();
-                let money_key = ["feeRate", "isvFee", "isvNet", "resellerFee", "resellerNet", "discount", "resellerAgreement"].contains(&k.as_str());
+                let money_key =
+                    ["feeRate", "isvFee", "isvNet", "resellerFee", "resellerNet", "discount", "resellerAgreement"].contains(&k.as_str());
                 if lower.contains("wholesale") || lower.contains("markup") || money_key {
                     found.push(k.clone());
                 }

@@ -1,10 +1,10 @@
 //! Opportunities: an ISV's resale authorization of one reseller, with its discount and duration.
 
+pub use crate::discount::{Discount, DiscountInput, Wholesale, WholesaleDimension, WholesaleProduct};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, IdKind};
-pub use crate::discount::{Discount, DiscountInput, Wholesale, WholesaleDimension, WholesaleProduct};
-pub use crate::legal::{Eula, ResellerAgreement};
 use crate::legal::{check_eula, check_reseller_agreement, LegalInput};
+pub use crate::legal::{Eula, ResellerAgreement};
 use crate::money::Currency;
 use crate::product::{Product, ProductType};
 use crate::seller::Seller;
@@ -74,7 +74,9 @@ pub enum Duration {
         end_date: Option<NaiveDate>,
     },
     #[serde(rename_all = "camelCase")]
-    EndDate { end_date: NaiveDate },
+    EndDate {
+        end_date: NaiveDate,
+    },
     NoEnd,
 }
 
@@ -311,7 +313,9 @@ fn check_duration(input: &DurationInput, now: DateTime<Utc>) -> DomainResult<Dur
         ("endDate", None) => return Err(DomainError::field("duration.endDate", "an endDate duration needs its endDate")),
         ("noEnd", None) => Duration::NoEnd,
         ("noEnd", Some(_)) => return Err(DomainError::field("duration.endDate", "a noEnd duration has no endDate")),
-        (other, _) => return Err(DomainError::field("duration.type", format!("duration type {other} must be singleUse, endDate or noEnd"))),
+        (other, _) => {
+            return Err(DomainError::field("duration.type", format!("duration type {other} must be singleUse, endDate or noEnd")))
+        }
     })
 }
 
@@ -357,8 +361,11 @@ impl Opportunity {
 
     /// The sweep's transition once the end date has passed.
     pub fn expire(&self, now: DateTime<Utc>) -> Option<Opportunity> {
-        (self.state == OpportunityStatus::Active && self.status(now) == OpportunityStatus::Expired)
-            .then(|| Opportunity { state: OpportunityStatus::Expired, updated_at: now, ..self.clone() })
+        (self.state == OpportunityStatus::Active && self.status(now) == OpportunityStatus::Expired).then(|| Opportunity {
+            state: OpportunityStatus::Expired,
+            updated_at: now,
+            ..self.clone()
+        })
     }
 
     /// Records an offer made from it; a single-use authorization is consumed by the first.

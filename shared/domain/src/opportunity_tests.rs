@@ -17,7 +17,12 @@ pub fn reseller_id() -> AccountId {
 }
 
 pub fn seller(id: &AccountId, registered: bool) -> Seller {
-    let input = SellerInput { display_name: format!("Seller {id}"), contact_email: None, public_profile_complete: true, tax_and_banking_complete: registered };
+    let input = SellerInput {
+        display_name: format!("Seller {id}"),
+        contact_email: None,
+        public_profile_complete: true,
+        tax_and_banking_complete: registered,
+    };
     Seller::upsert(id.clone(), input, None, now()).unwrap()
 }
 
@@ -45,7 +50,17 @@ pub fn create_from(body: serde_json::Value) -> DomainResult<Vec<Opportunity>> {
     let resellers = vec![seller(&reseller_id(), true), seller(&AccountId::parse("999900001111").unwrap(), false)];
     let products = vec![product(PRODUCT)];
     let ids = input.reseller_account_ids.iter().enumerate().map(|(i, _)| format!("{OPP_ID}{i}")).collect();
-    create(input, CreateContext { isv: Some(&isv), isv_account_id: &isv_id(), resellers: &resellers, products: &products, now: now(), opportunity_ids: ids })
+    create(
+        input,
+        CreateContext {
+            isv: Some(&isv),
+            isv_account_id: &isv_id(),
+            resellers: &resellers,
+            products: &products,
+            now: now(),
+            opportunity_ids: ids,
+        },
+    )
 }
 
 pub fn opportunity() -> Opportunity {
@@ -79,7 +94,14 @@ fn a_percentage_discount_sets_every_wholesale_price() {
 fn only_a_registered_isv_creates() {
     let input: CreateOpportunityInput = serde_json::from_value(body()).unwrap();
     let unregistered = seller(&isv_id(), false);
-    let ctx = CreateContext { isv: Some(&unregistered), isv_account_id: &isv_id(), resellers: &[], products: &[], now: now(), opportunity_ids: vec![] };
+    let ctx = CreateContext {
+        isv: Some(&unregistered),
+        isv_account_id: &isv_id(),
+        resellers: &[],
+        products: &[],
+        now: now(),
+        opportunity_ids: vec![],
+    };
     assert!(matches!(create(input, ctx), Err(DomainError::Forbidden(_))));
 }
 
@@ -175,7 +197,10 @@ fn patch_changes_only_description_and_emails() {
     let patched = o.patch(&isv_id(), &body(json!({"description": "Q3 resale", "notificationEmails": ["a@b.example"]})), now()).unwrap();
     assert_eq!(patched.description.as_deref(), Some("Q3 resale"));
     assert_eq!(patched.notification_emails, vec!["a@b.example"]);
-    assert_eq!(o.patch(&isv_id(), &body(json!({"duration": {"type": "noEnd"}})), now()), Err(DomainError::ImmutableField { field: "duration".into() }));
+    assert_eq!(
+        o.patch(&isv_id(), &body(json!({"duration": {"type": "noEnd"}})), now()),
+        Err(DomainError::ImmutableField { field: "duration".into() })
+    );
     assert!(matches!(o.patch(&isv_id(), &body(json!({"colour": "red"})), now()), Err(DomainError::Validation { .. })));
     assert!(matches!(o.patch(&reseller_id(), &body(json!({"description": "x"})), now()), Err(DomainError::Forbidden(_))));
 }

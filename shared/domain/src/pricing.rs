@@ -100,7 +100,14 @@ pub fn price_schedule(units: &[DimensionUnits], payments: &[Payment], markup_pct
         .collect();
     let wholesale_total = payments.iter().fold(zero, |sum, p| sum + p.wholesale_amount);
     let buyer_total = payments.iter().fold(zero, |sum, p| sum + p.buyer_amount);
-    Pricing { lines: Vec::new(), units: units.to_vec(), payments, wholesale_total, markup_total: buyer_total - wholesale_total, buyer_total }
+    Pricing {
+        lines: Vec::new(),
+        units: units.to_vec(),
+        payments,
+        wholesale_total,
+        markup_total: buyer_total - wholesale_total,
+        buyer_total,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,7 +160,11 @@ mod tests {
     #[test]
     fn the_contracts_worked_example() {
         let wholesale = wholesale_unit(d("100.00"), d("20"));
-        let pricing = price(&[LineInput { dimension_key: "users", units: 1, list_price: d("100.00"), wholesale_price: wholesale }], d("10"), Currency::USD);
+        let pricing = price(
+            &[LineInput { dimension_key: "users", units: 1, list_price: d("100.00"), wholesale_price: wholesale }],
+            d("10"),
+            Currency::USD,
+        );
         assert_eq!(pricing.buyer_total.to_string(), "88.00");
         assert_eq!(pricing.wholesale_total.to_string(), "80.00");
         assert_eq!(pricing.markup_total.to_string(), "8.00");
@@ -170,7 +181,8 @@ mod tests {
         // 49.99 × 0.667 = 33.34333 exactly; × 3 units = 100.02999, rounded once per line to 100.03.
         let wholesale = wholesale_unit(d("49.99"), d("33.3"));
         assert_eq!(wholesale.to_string(), "33.34333");
-        let pricing = price(&[LineInput { dimension_key: "u", units: 3, list_price: d("49.99"), wholesale_price: wholesale }], d("0"), Currency::USD);
+        let pricing =
+            price(&[LineInput { dimension_key: "u", units: 3, list_price: d("49.99"), wholesale_price: wholesale }], d("0"), Currency::USD);
         assert_eq!(pricing.wholesale_total.to_string(), "100.03");
         assert_eq!(pricing.markup_total.to_string(), "0.00");
     }
@@ -178,7 +190,11 @@ mod tests {
     #[test]
     fn yen_stays_whole() {
         let wholesale = wholesale_unit(d("10001"), d("20"));
-        let pricing = price(&[LineInput { dimension_key: "u", units: 1, list_price: d("10001"), wholesale_price: wholesale }], d("10"), Currency::JPY);
+        let pricing = price(
+            &[LineInput { dimension_key: "u", units: 1, list_price: d("10001"), wholesale_price: wholesale }],
+            d("10"),
+            Currency::JPY,
+        );
         assert_eq!(pricing.wholesale_total.to_string(), "8001");
         assert_eq!(pricing.buyer_total.to_string(), "8801");
         let split = disburse(&pricing, Currency::JPY, basis(pricing.buyer_total), &FeeSchedule::default());
@@ -189,7 +205,11 @@ mod tests {
     #[test]
     fn a_large_deal_drops_to_the_two_percent_tier() {
         let wholesale = wholesale_unit(d("2000000"), d("20"));
-        let pricing = price(&[LineInput { dimension_key: "u", units: 1, list_price: d("2000000"), wholesale_price: wholesale }], d("10"), Currency::USD);
+        let pricing = price(
+            &[LineInput { dimension_key: "u", units: 1, list_price: d("2000000"), wholesale_price: wholesale }],
+            d("10"),
+            Currency::USD,
+        );
         assert_eq!(pricing.buyer_total.to_string(), "1760000.00");
         let split = disburse(&pricing, Currency::USD, basis(pricing.buyer_total), &FeeSchedule::default());
         assert_eq!(split.fee_rate.to_string(), "0.025");

@@ -97,8 +97,8 @@ impl Product {
 }
 
 fn dimension(input: &DimensionInput, field: &str, currency: Currency) -> DomainResult<Dimension> {
-    let key_ok = (1..=60).contains(&input.key.len())
-        && input.key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    let key_ok =
+        (1..=60).contains(&input.key.len()) && input.key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if !key_ok {
         return Err(DomainError::field(format!("{field}.key"), "a dimension key is 1 to 60 of A-Z a-z 0-9 _ . -"));
     }

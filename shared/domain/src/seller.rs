@@ -57,7 +57,12 @@ mod tests {
     use chrono::TimeZone;
 
     fn input(public: bool, tax: bool) -> SellerInput {
-        SellerInput { display_name: "Acme".into(), contact_email: Some("ops@acme.example".into()), public_profile_complete: public, tax_and_banking_complete: tax }
+        SellerInput {
+            display_name: "Acme".into(),
+            contact_email: Some("ops@acme.example".into()),
+            public_profile_complete: public,
+            tax_and_banking_complete: tax,
+        }
     }
 
     #[test]

@@ -15,10 +15,7 @@ pub fn end_instant(date: NaiveDate) -> DateTime<Utc> {
 
 /// `start` + `months` − 1 day, the last day of a contract that starts on `start`.
 pub fn contract_end(start: NaiveDate, months: u32) -> NaiveDate {
-    start
-        .checked_add_months(Months::new(months))
-        .and_then(|d| d.checked_sub_days(Days::new(1)))
-        .unwrap_or(NaiveDate::MAX)
+    start.checked_add_months(Months::new(months)).and_then(|d| d.checked_sub_days(Days::new(1))).unwrap_or(NaiveDate::MAX)
 }
 
 /// A fixed-width RFC 3339 timestamp, so stored timestamps sort as strings.

@@ -80,7 +80,9 @@ mod tests {
     fn emails_are_checked_and_distinct_ignoring_case() {
         assert!(email("ops@isv.example", "e").is_ok());
         assert!(email("first.last+tag@sub.isv-co.example", "e").is_ok());
-        for bad in ["", "ops", "ops@", "@isv.example", "ops@isv", "o ps@isv.example", "ops@@isv.example", "ops@-isv.example", "a..b@isv.example"] {
+        for bad in
+            ["", "ops", "ops@", "@isv.example", "ops@isv", "o ps@isv.example", "ops@@isv.example", "ops@-isv.example", "a..b@isv.example"]
+        {
             assert!(email(bad, "e").is_err(), "{bad} should be refused");
         }
         let dup = vec!["Ops@isv.example".to_string(), "ops@ISV.example".to_string()];

@@ -1,7 +1,7 @@
 //! Helpers the API functions share: paging, id checks, and the read-decide-write retry.
 
-use crate::http::{ApiError, ApiRequest};
 use crate::config::Config;
+use crate::http::{ApiError, ApiRequest};
 use crate::store::{Page, Position, StoreError, Stream, Write};
 use crate::token::{self, Binding};
 use crate::App;
@@ -14,7 +14,11 @@ use std::future::Future;
 pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     match raw {
         None => Ok(50),
-        Some(raw) => raw.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::validation("limit", "limit must be an integer from 1 to 100")),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| ApiError::validation("limit", "limit must be an integer from 1 to 100")),
     }
 }
 
@@ -43,9 +47,18 @@ pub fn page_request<'a>(req: &'a ApiRequest<'_>, config: &'a Config, streams: &'
         tracing::error!("{} is not set: lists cannot be paged", crate::config::TOKEN_KEY);
         ApiError::Internal
     })?;
-    let mut list = ListRequest { positions: vec![Position::Start; streams.len()], limit, streams, query: req.list_query(), route: req.route_key(), caller: req.caller.as_str(), key: key.as_bytes() };
+    let mut list = ListRequest {
+        positions: vec![Position::Start; streams.len()],
+        limit,
+        streams,
+        query: req.list_query(),
+        route: req.route_key(),
+        caller: req.caller.as_str(),
+        key: key.as_bytes(),
+    };
     if let Some(token) = req.query("nextToken") {
-        list.positions = token::open(list.key, &list.binding(), streams, token).ok_or_else(|| ApiError::validation("nextToken", "nextToken is not one this list issued for this query"))?;
+        list.positions = token::open(list.key, &list.binding(), streams, token)
+            .ok_or_else(|| ApiError::validation("nextToken", "nextToken is not one this list issued for this query"))?;
     }
     Ok(list)
 }
@@ -140,4 +153,3 @@ pub async fn commit(app: &App, req: &ApiRequest<'_>, mut writes: Vec<Write>, sta
     keyed.mark_committed();
     Ok(())
 }
-

@@ -54,7 +54,11 @@ impl App {
     }
 
     /// With clients built elsewhere: the local gateway's carry its fault-injection interceptor.
-    pub fn with_clients(clients: (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client, aws_sdk_ses::Client), config: Config, clock: SharedClock) -> App {
+    pub fn with_clients(
+        clients: (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client, aws_sdk_ses::Client),
+        config: Config,
+        clock: SharedClock,
+    ) -> App {
         let (dynamodb, sqs, ses) = clients;
         App {
             store: Store::new(dynamodb, config.table_name.clone()),
@@ -131,7 +135,12 @@ mod tests {
             }
         });
         let credentials = aws_sdk_dynamodb::config::Credentials::new("k", "s", None, None, "test");
-        let sdk = sdk_loader().endpoint_url(format!("http://{addr}")).region(aws_config::Region::new("us-east-1")).credentials_provider(credentials).load().await;
+        let sdk = sdk_loader()
+            .endpoint_url(format!("http://{addr}"))
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .load()
+            .await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), "t");
         // Far longer than the operation timeout: without one the call would wait forever.
         let outcome = tokio::time::timeout(std::time::Duration::from_secs(30), store.get("pk", "sk")).await;

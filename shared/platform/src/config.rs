@@ -45,7 +45,8 @@ pub const REQUIRED: &[&str] = &[TABLE_NAME, QUEUE_URL];
 pub fn fee_schedule(raw: Option<&str>) -> Result<FeeSchedule, ConfigError> {
     match raw.filter(|v| !v.trim().is_empty()) {
         None => Ok(FeeSchedule::default()),
-        Some(raw) => serde_json::from_str(raw).map_err(|_| ConfigError { name: FEE_SCHEDULE, problem: "is not a fee schedule (JSON of decimal strings)" }),
+        Some(raw) => serde_json::from_str(raw)
+            .map_err(|_| ConfigError { name: FEE_SCHEDULE, problem: "is not a fee schedule (JSON of decimal strings)" }),
     }
 }
 
@@ -56,9 +57,8 @@ impl Config {
 
     /// Reads through `lookup` so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError { name, problem: "is not set" })
-        };
+        let required =
+            |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError { name, problem: "is not set" });
         // Without a region the SDK asks the instance metadata service and stalls start-up.
         required(REGION)?;
         Ok(Config {
@@ -103,7 +103,8 @@ mod tests {
     #[test]
     fn a_fee_schedule_overrides_the_defaults_or_is_refused_by_name() {
         let with = |fees: &str| {
-            let env: HashMap<&str, String> = [(REGION, "r".to_string()), (TABLE_NAME, "t".into()), (QUEUE_URL, "q".into()), (FEE_SCHEDULE, fees.into())].into();
+            let env: HashMap<&str, String> =
+                [(REGION, "r".to_string()), (TABLE_NAME, "t".into()), (QUEUE_URL, "q".into()), (FEE_SCHEDULE, fees.into())].into();
             Config::from_lookup(|k| env.get(k).cloned())
         };
         assert_eq!(with(r#"{"renewal": "0.01"}"#).unwrap().fees.renewal.to_string(), "0.01");

@@ -2,8 +2,6 @@
 //! mapping from errors to the contract's statuses and codes.
 
 use crate::store::{Claim, StoreError};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
@@ -12,6 +10,8 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Bodies over 64 KiB are refused before they are parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -89,9 +89,11 @@ impl ApiError {
             ApiError::Forbidden(m) => ("Forbidden", m.clone(), None),
             ApiError::NotFound(m) => ("NotFound", m.clone(), None),
             ApiError::Conflict(m) => ("Conflict", m.clone(), None),
-            ApiError::IdempotencyKeyReused => {
-                ("IdempotencyKeyReused", "this Idempotency-Key was used with another request".to_string(), Some("Idempotency-Key".to_string()))
-            }
+            ApiError::IdempotencyKeyReused => (
+                "IdempotencyKeyReused",
+                "this Idempotency-Key was used with another request".to_string(),
+                Some("Idempotency-Key".to_string()),
+            ),
             ApiError::TooManyRequests => ("TooManyRequests", "too many requests; retry later".to_string(), None),
             ApiError::Internal => ("InternalError", "an internal error occurred".to_string(), None),
         };
@@ -173,7 +175,8 @@ impl<'a> ApiRequest<'a> {
 
     /// Every query parameter but `limit` and `nextToken`, sorted: what a list token is bound to.
     pub fn list_query(&self) -> String {
-        let mut pairs: Vec<(&str, &str)> = self.event.query_string_parameters.iter().filter(|(k, _)| *k != "limit" && *k != "nextToken").collect();
+        let mut pairs: Vec<(&str, &str)> =
+            self.event.query_string_parameters.iter().filter(|(k, _)| *k != "limit" && *k != "nextToken").collect();
         pairs.sort();
         // As JSON, so no value can pass for a key and value of its own (`a=1&b=2`).
         serde_json::to_string(&pairs).unwrap_or_default()
@@ -194,7 +197,9 @@ impl<'a> ApiRequest<'a> {
     fn raw_body(&self) -> Result<Option<Vec<u8>>, ApiError> {
         let Some(body) = self.event.body.as_deref().filter(|b| !b.is_empty()) else { return Ok(None) };
         let bytes = if self.event.is_base64_encoded {
-            base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| ApiError::validation("body", "the body is not valid base64"))?
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .map_err(|_| ApiError::validation("body", "the body is not valid base64"))?
         } else {
             body.as_bytes().to_vec()
         };
@@ -246,7 +251,10 @@ pub fn check_shape(bytes: &[u8]) -> Result<(), ApiError> {
                 _ => {}
             }
             if string_len > MAX_STRING_BYTES {
-                return Err(ApiError::Validation { field: None, message: format!("a string in the body is longer than {MAX_STRING_BYTES} bytes") });
+                return Err(ApiError::Validation {
+                    field: None,
+                    message: format!("a string in the body is longer than {MAX_STRING_BYTES} bytes"),
+                });
             }
             continue;
         }

@@ -31,7 +31,13 @@ mod tests {
     fn the_bundle_holds_the_five_amazon_trust_services_roots() {
         let pem = std::str::from_utf8(AMAZON_TRUST_SERVICES).unwrap_or_default();
         assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
-        for root in ["Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Root CA 4", "Starfield Services Root Certificate Authority - G2"] {
+        for root in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ] {
             assert!(pem.contains(&format!("# {root}\n")), "{root} missing");
         }
     }
@@ -44,7 +50,9 @@ mod tests {
             .http_client(client())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url("https://127.0.0.1:9")
-            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(aws_sdk_dynamodb::config::Credentials::for_tests()))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                aws_sdk_dynamodb::config::Credentials::for_tests(),
+            ))
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let error = aws_sdk_dynamodb::Client::new(&sdk).list_tables().send().await.expect_err("nothing listens on port 9");

@@ -6,12 +6,12 @@
 
 use crate::http::{answer, ApiError, ApiRequest, Keyed};
 use crate::store::{Recorded, StoreError, IDEMPOTENCY};
-use std::sync::Arc;
 use crate::App;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 pub const HEADER: &str = "idempotency-key";
 
@@ -46,7 +46,9 @@ where
             Err(e) => answer(event, Err(e.into())),
             Ok(Some(Recorded::Completed { fingerprint: f, status, body })) if f == fingerprint => replay(event, status, &body),
             Ok(Some(r)) if r.fingerprint() != fingerprint => answer(event, Err(ApiError::IdempotencyKeyReused)),
-            _ => answer(event, Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress; retry it shortly".into()))),
+            _ => {
+                answer(event, Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress; retry it shortly".into())))
+            }
         },
     }
 }
@@ -56,7 +58,8 @@ fn key_of(event: &ApiGatewayV2httpRequest) -> Result<Option<String>, ApiError> {
     let post = event.request_context.http.method == http::Method::POST;
     let Some(raw) = event.headers.get(HEADER).filter(|_| post) else { return Ok(None) };
     let key = raw.to_str().ok().filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
-    key.map(|k| Some(k.to_string())).ok_or_else(|| ApiError::validation("Idempotency-Key", "Idempotency-Key must be 1 to 128 visible ASCII characters"))
+    key.map(|k| Some(k.to_string()))
+        .ok_or_else(|| ApiError::validation("Idempotency-Key", "Idempotency-Key must be 1 to 128 visible ASCII characters"))
 }
 
 /// The record of a key: scoped to the caller and the route.
@@ -66,7 +69,11 @@ pub fn record_key(caller: &str, route_key: &str, key: &str) -> String {
 
 fn fingerprint(event: &ApiGatewayV2httpRequest) -> String {
     let raw = event.body.as_deref().unwrap_or_default();
-    let bytes = if event.is_base64_encoded { base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default() } else { raw.as_bytes().to_vec() };
+    let bytes = if event.is_base64_encoded {
+        base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default()
+    } else {
+        raw.as_bytes().to_vec()
+    };
     fingerprint_of(event.raw_path.as_deref().unwrap_or_default(), &bytes)
 }
 

@@ -27,7 +27,8 @@ impl Mailer {
     /// Sends one message and returns SES's message ID.
     pub async fn send(&self, email: &Email) -> Result<String, String> {
         let content = |text: &str| Content::builder().data(text).charset("UTF-8").build().map_err(|e| e.to_string());
-        let message = Message::builder().subject(content(&email.subject)?).body(Body::builder().text(content(&email.body)?).build()).build();
+        let message =
+            Message::builder().subject(content(&email.subject)?).body(Body::builder().text(content(&email.body)?).build()).build();
         let out = self
             .client
             .send_email()

@@ -37,7 +37,8 @@ pub fn unpack(zip: &Path, dir: &Path) -> Result<PathBuf, String> {
     if !zip.exists() {
         return Err(format!("{} is missing (make package and make bench build it)", zip.display()));
     }
-    let unzipped = std::process::Command::new("python3").args(["-m", "zipfile", "-e"]).arg(zip).arg(dir).status().map_err(|e| e.to_string())?;
+    let unzipped =
+        std::process::Command::new("python3").args(["-m", "zipfile", "-e"]).arg(zip).arg(dir).status().map_err(|e| e.to_string())?;
     if !unzipped.success() {
         return Err(format!("could not unzip {}", zip.display()));
     }
@@ -80,7 +81,15 @@ pub async fn queued_events(stack: &Stack, count: usize) -> Result<Vec<Value>, St
     let gateway = &stack.running.gateway;
     let mut events = Vec::with_capacity(count);
     while events.len() < count {
-        let received = gateway.sqs.receive_message().queue_url(&gateway.queue_url).max_number_of_messages(10).visibility_timeout(3600).send().await.map_err(|e| format!("receiving events: {e}"))?;
+        let received = gateway
+            .sqs
+            .receive_message()
+            .queue_url(&gateway.queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(3600)
+            .send()
+            .await
+            .map_err(|e| format!("receiving events: {e}"))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return Err(format!("only {} events queued; {count} wanted", events.len()));

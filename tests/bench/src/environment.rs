@@ -1,7 +1,7 @@
 //! A function's environment as the SAM template sets it, with a local stack's values.
 
-use cppo_platform::config::{ACCOUNT_CLAIM, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY};
 use cppo_platform::config::Config;
+use cppo_platform::config::{ACCOUNT_CLAIM, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY};
 use serde_yaml::Value;
 
 pub const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");

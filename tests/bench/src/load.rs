@@ -93,7 +93,9 @@ impl Driver {
             .ok()?;
         let started = Instant::now();
         let answer = match self.client.request(request).await {
-            Ok(response) if response.status().is_success() => response.into_body().collect().await.ok().and_then(|b| serde_json::from_slice(&b.to_bytes()).ok()),
+            Ok(response) if response.status().is_success() => {
+                response.into_body().collect().await.ok().and_then(|b| serde_json::from_slice(&b.to_bytes()).ok())
+            }
             _ => None,
         };
         if counted {
@@ -116,7 +118,9 @@ impl Driver {
         let created = self.step("POST", "/opportunities", ISV, Some(&workload::opportunity_body(product, workload::until(90)))).await?;
         let opportunity = workload::id(&created["items"][0], "opportunityId").ok()?;
         self.step("GET", &format!("/opportunities/{opportunity}"), RESELLER, None).await?;
-        let offer = workload::id(&self.step("POST", "/offers", RESELLER, Some(&workload::offer_body(&opportunity, product))).await?, "offerId").ok()?;
+        let offer =
+            workload::id(&self.step("POST", "/offers", RESELLER, Some(&workload::offer_body(&opportunity, product))).await?, "offerId")
+                .ok()?;
         self.step("GET", &format!("/offers/{offer}"), BUYER, None).await?;
         let agreement = self.step("POST", &format!("/offers/{offer}/accept"), BUYER, Some(&serde_json::json!({}))).await?;
         self.step("GET", &format!("/agreements/{}", workload::id(&agreement, "agreementId").ok()?), ISV, None).await?;
@@ -138,9 +142,13 @@ pub async fn measure(bin_dir: &Path, moto: &str) -> Result<Load, String> {
         errors: AtomicU64::new(0),
     });
     for (account, name, contact) in [(ISV, "Example ISV", "isv@isv.example"), (RESELLER, "Example Reseller", "partner@reseller.example")] {
-        driver.send("PUT", "/sellers/me", account, Some(&workload::register_body(name, contact)), false).await.ok_or("registering a seller failed")?;
+        driver
+            .send("PUT", "/sellers/me", account, Some(&workload::register_body(name, contact)), false)
+            .await
+            .ok_or("registering a seller failed")?;
     }
-    let product = driver.send("POST", "/products", ISV, Some(&workload::product_body()), false).await.ok_or("creating the product failed")?;
+    let product =
+        driver.send("POST", "/products", ISV, Some(&workload::product_body()), false).await.ok_or("creating the product failed")?;
     let product = workload::id(&product, "productId")?;
 
     let started = Instant::now();

@@ -70,18 +70,28 @@ impl Results {
         let mut out = String::new();
         let floor = self.floor_ms();
         let limit = floor * MAX_INIT_OVER_FLOOR;
-        line(&mut out, format!("{:<20} {:>9} {:>8} {:>11} {:>12} {:>13}  check", "function", "init ms", "x floor", "first ms", "package MB", "peak RSS MiB"));
+        line(
+            &mut out,
+            format!(
+                "{:<20} {:>9} {:>8} {:>11} {:>12} {:>13}  check",
+                "function", "init ms", "x floor", "first ms", "package MB", "peak RSS MiB"
+            ),
+        );
         for (function, init) in &self.init_ms {
             let bytes = self.package_bytes.get(function).copied().unwrap_or(0);
             let rss = self.peak_rss_kib.get(function).copied().unwrap_or(0);
             let ok = function == FLOOR_KEY || (*init <= limit && bytes <= MAX_PACKAGE_BYTES && rss <= MAX_RSS_KIB);
-            line(&mut out, format!("{function:<20} {init:>9.2} {:>8.2} {:>11.2} {:>12.2} {:>13.1}  {}",
-                init / floor.max(f64::MIN_POSITIVE),
-                self.first_invoke_ms.get(function).copied().unwrap_or(0.0),
-                bytes as f64 / 1e6,
-                rss as f64 / 1024.0,
-                verdict(ok)
-            ));
+            line(
+                &mut out,
+                format!(
+                    "{function:<20} {init:>9.2} {:>8.2} {:>11.2} {:>12.2} {:>13.1}  {}",
+                    init / floor.max(f64::MIN_POSITIVE),
+                    self.first_invoke_ms.get(function).copied().unwrap_or(0.0),
+                    bytes as f64 / 1e6,
+                    rss as f64 / 1024.0,
+                    verdict(ok)
+                ),
+            );
         }
         line(&mut out, format!("limits: init <= {limit:.2} ms (3 x floor), package <= 5 MB, peak RSS <= 40 MiB\n"));
         if !self.round_trips.is_empty() {
@@ -100,7 +110,10 @@ impl Results {
         line(out, format!("{:<34} {:>6} {:>8}  calls of a typical request", "operation", "trips", "own us"));
         for (operation, trips) in &self.round_trips {
             let own = self.own_time_us.get(operation).copied().unwrap_or(0.0);
-            line(out, format!("{operation:<34} {trips:>6.1} {own:>8.0}  {}", self.calls.get(operation).map(String::as_str).unwrap_or_default()));
+            line(
+                out,
+                format!("{operation:<34} {trips:>6.1} {own:>8.0}  {}", self.calls.get(operation).map(String::as_str).unwrap_or_default()),
+            );
         }
     }
 
@@ -108,20 +121,34 @@ impl Results {
         line(out, format!("\n{:>12} {:>6} {:>11} {:>14}  check", "table items", "due", "items read", "limit"));
         for s in &self.sweep {
             let bound = sweep_bound(s.due);
-            line(out, format!("{:>12} {:>6} {:>11} {:>14.0}  {}", s.table_items, s.due, s.items_read, bound, verdict(s.items_read as f64 <= bound)));
+            line(
+                out,
+                format!(
+                    "{:>12} {:>6} {:>11} {:>14.0}  {}",
+                    s.table_items,
+                    s.due,
+                    s.items_read,
+                    bound,
+                    verdict(s.items_read as f64 <= bound)
+                ),
+            );
         }
     }
 
     fn load_line(&self, out: &mut String) {
         let load = &self.load;
-        line(out, format!("\nload: {} requests, {} errors, p50 {:.1} ms, p99 {:.1} ms, {:.1} requests/s  {}",
-            load.requests,
-            load.errors,
-            load.p50_ms,
-            load.p99_ms,
-            load.rps,
-            verdict(load.errors == 0)
-        ));
+        line(
+            out,
+            format!(
+                "\nload: {} requests, {} errors, p50 {:.1} ms, p99 {:.1} ms, {:.1} requests/s  {}",
+                load.requests,
+                load.errors,
+                load.p50_ms,
+                load.p99_ms,
+                load.rps,
+                verdict(load.errors == 0)
+            ),
+        );
     }
 }
 
@@ -150,7 +177,8 @@ mod tests {
     fn the_file_has_exactly_the_issues_keys() {
         let json = serde_json::to_value(results(3.0, 1.5)).unwrap_or_default();
         let keys: Vec<&str> = json.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-        let mut expected = vec!["first_invoke_ms", "init_ms", "load", "own_time_us", "package_bytes", "peak_rss_kib", "round_trips", "sweep"];
+        let mut expected =
+            vec!["first_invoke_ms", "init_ms", "load", "own_time_us", "package_bytes", "peak_rss_kib", "round_trips", "sweep"];
         expected.sort_unstable();
         let mut keys = keys;
         keys.sort_unstable();

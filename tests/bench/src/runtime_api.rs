@@ -135,10 +135,10 @@ fn micros(d: Duration) -> u64 {
 async fn serve(listener: tokio::net::TcpListener, queue: Arc<Queue>) {
     while let Ok((stream, _)) = listener.accept().await {
         let queue = queue.clone();
-        tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
-            TokioIo::new(stream),
-            hyper::service::service_fn(move |r| answer(queue.clone(), r)),
-        ));
+        tokio::spawn(
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), hyper::service::service_fn(move |r| answer(queue.clone(), r))),
+        );
     }
 }
 

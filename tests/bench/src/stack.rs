@@ -103,7 +103,9 @@ impl Stack {
         let sdk = sdk_config(moto).await;
         let meter = Meter::default();
         let clients = (
-            aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::DynamoDb)).build()),
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::DynamoDb)).build(),
+            ),
             aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::Sqs)).build()),
             aws_sdk_ses::Client::from_conf(aws_sdk_ses::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::Ses)).build()),
         );
@@ -115,7 +117,13 @@ impl Stack {
 
     /// The payload 2.0 event API Gateway would send for `method path` as `caller`, and the
     /// function its route names.
-    pub fn event(&self, method: &str, path: &str, caller: &str, body: Option<&Value>) -> Result<(&'static str, ApiGatewayV2httpRequest), String> {
+    pub fn event(
+        &self,
+        method: &str,
+        path: &str,
+        caller: &str,
+        body: Option<&Value>,
+    ) -> Result<(&'static str, ApiGatewayV2httpRequest), String> {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let (route, params) = routes::find(method, path).map_err(|_| format!("no route {method} {path}"))?;
         let mut headers = hyper::HeaderMap::new();
@@ -136,7 +144,8 @@ impl Stack {
     pub async fn call(&self, method: &str, path: &str, caller: &str, body: Option<&Value>) -> Result<Reply, String> {
         let (function, event) = self.event(method, path, caller, body)?;
         let operation = event.route_key.clone().unwrap_or_default();
-        let response = self.measure(&operation, local_gateway::functions::invoke(function, &self.app, event)).await.ok_or("no such function")?;
+        let response =
+            self.measure(&operation, local_gateway::functions::invoke(function, &self.app, event)).await.ok_or("no such function")?;
         let body = match &response.body {
             Some(aws_lambda_events::encodings::Body::Text(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
             _ => Value::Null,
@@ -161,7 +170,11 @@ impl Stack {
         let wall = started.elapsed();
         let usage: Usage = self.meter.take();
         let own = wall.saturating_sub(usage.in_aws);
-        let sample = Sample { round_trips: usage.round_trips, own_us: u64::try_from(own.as_micros()).unwrap_or(u64::MAX), calls: usage.calls.join(" ") };
+        let sample = Sample {
+            round_trips: usage.round_trips,
+            own_us: u64::try_from(own.as_micros()).unwrap_or(u64::MAX),
+            calls: usage.calls.join(" "),
+        };
         self.samples.lock().unwrap_or_else(|p| p.into_inner()).add(operation, sample);
         out
     }

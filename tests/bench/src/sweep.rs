@@ -33,7 +33,10 @@ pub async fn measure(stack: &Stack) -> Result<Vec<Scaling>, String> {
     }
     stack.ok("POST", "/offers", RESELLER, Some(&workload::offer_body(&cast.open, &cast.product))).await?;
     let filler = copyable(&scan(stack).await?);
-    let lapsing = workload::id(&stack.ok("POST", "/opportunities", ISV, Some(&workload::opportunity_body(&cast.product, workload::until(1)))).await?["items"][0], "opportunityId")?;
+    let lapsing = workload::id(
+        &stack.ok("POST", "/opportunities", ISV, Some(&workload::opportunity_body(&cast.product, workload::until(1)))).await?["items"][0],
+        "opportunityId",
+    )?;
     let lapsing: Vec<Item> = scan(stack).await?.into_iter().filter(|item| pk(item).ends_with(&lapsing)).collect();
     // The sweep's first run also settles the one authorization the copies were made from.
     delete(stack, &lapsing).await?;
@@ -124,7 +127,14 @@ async fn count(stack: &Stack) -> Result<u64, String> {
     let client = &stack.dynamodb;
     let (mut total, mut start) = (0, None);
     loop {
-        let page = client.scan().table_name(&stack.app.config.table_name).select(Select::Count).set_exclusive_start_key(start).send().await.map_err(|e| format!("count: {e}"))?;
+        let page = client
+            .scan()
+            .table_name(&stack.app.config.table_name)
+            .select(Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| format!("count: {e}"))?;
         total += u64::try_from(page.count).unwrap_or(0);
         start = page.last_evaluated_key;
         if start.is_none() {
@@ -146,7 +156,13 @@ async fn delete(stack: &Stack, items: &[Item]) -> Result<(), String> {
     let client = &stack.dynamodb;
     for item in items {
         let key: Item = ["pk", "sk"].iter().filter_map(|k| item.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
-        client.delete_item().table_name(&stack.app.config.table_name).set_key(Some(key)).send().await.map_err(|e| format!("delete: {e}"))?;
+        client
+            .delete_item()
+            .table_name(&stack.app.config.table_name)
+            .set_key(Some(key))
+            .send()
+            .await
+            .map_err(|e| format!("delete: {e}"))?;
     }
     Ok(())
 }

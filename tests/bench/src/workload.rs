@@ -112,7 +112,12 @@ impl Cast {
         let n = routes_of(function);
         Ok(match (function, i % n) {
             ("sellers", 0) => get("/sellers/me".into(), ISV),
-            ("sellers", 1) => Request { method: "PUT", path: "/sellers/me".into(), caller: RESELLER, body: Some(register_body("Example Reseller", "partner@reseller.example")) },
+            ("sellers", 1) => Request {
+                method: "PUT",
+                path: "/sellers/me".into(),
+                caller: RESELLER,
+                body: Some(register_body("Example Reseller", "partner@reseller.example")),
+            },
             ("sellers", 2) => get("/resellers".into(), ISV),
             ("sellers", 3) => post("/products".into(), ISV, product_body()),
             ("sellers", 4) => get("/products".into(), ISV),
@@ -120,9 +125,12 @@ impl Cast {
             ("create-opportunity", 0) => post("/opportunities".into(), ISV, opportunity_body(p, until(90))),
             ("create-opportunity", 1) => post(format!("/opportunities/{opp}/clone"), ISV, json!({"duration": until(60)})),
             ("create-opportunity", _) => post("/opportunities/import".into(), ISV, self.change_set(stack).await?),
-            ("update-opportunity", 0) => {
-                Request { method: "PATCH", path: format!("/opportunities/{opp}"), caller: ISV, body: Some(json!({"description": format!("revision {i}")})) }
-            }
+            ("update-opportunity", 0) => Request {
+                method: "PATCH",
+                path: format!("/opportunities/{opp}"),
+                caller: ISV,
+                body: Some(json!({"description": format!("revision {i}")})),
+            },
             ("update-opportunity", _) => post(format!("/opportunities/{}/revoke", create(stack, p, until(30)).await?), ISV, json!({})),
             ("extend-offer", _) => post("/offers".into(), RESELLER, offer_body(opp, p)),
             ("cancel-offer", _) => post(format!("/offers/{}/cancel", self.fresh_offer(stack).await?), RESELLER, json!({})),

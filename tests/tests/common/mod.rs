@@ -93,7 +93,12 @@ impl Stack {
             jwt_secret: SECRET.into(),
             account_claim: "account_id".into(),
             background: false,
-            names: Names { table: prefix.clone(), queue: format!("{prefix}-events"), dead_letter_queue: format!("{prefix}-dlq"), sender: sender.clone() },
+            names: Names {
+                table: prefix.clone(),
+                queue: format!("{prefix}-events"),
+                dead_letter_queue: format!("{prefix}-dlq"),
+                sender: sender.clone(),
+            },
             template: DEFAULT_TEMPLATE.into(),
             fees: Default::default(),
             token_key: local_gateway::DEFAULT_TOKEN_KEY.into(),
@@ -122,7 +127,11 @@ impl Stack {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("a body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())) };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
         Reply { status, body, headers }
     }
 

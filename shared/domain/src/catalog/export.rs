@@ -36,7 +36,8 @@ fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value]) -> Value {
         "DetailsDocument": create,
     })];
     if o.renewal {
-        let mut info = json!({"Name": o.name, "PreExistingBuyerAgreement": {"AcquisitionChannel": "AwsMarketplace", "PricingModel": model}});
+        let mut info =
+            json!({"Name": o.name, "PreExistingBuyerAgreement": {"AcquisitionChannel": "AwsMarketplace", "PricingModel": model}});
         if let Some(description) = &o.description {
             info["Description"] = json!(description);
         }
@@ -44,7 +45,8 @@ fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value]) -> Value {
     }
     changes.push(change("UpdatePricingTerms", json!({"PricingModel": model, "Terms": [pricing_term(o, product, model)]})));
     if let Discount::FlexiblePaymentSchedule { payments, .. } = &o.discount {
-        let schedule: Vec<Value> = payments.iter().map(|p| json!({"ChargeDate": p.invoice_date, "ChargeAmount": p.amount.to_string()})).collect();
+        let schedule: Vec<Value> =
+            payments.iter().map(|p| json!({"ChargeDate": p.invoice_date, "ChargeAmount": p.amount.to_string()})).collect();
         let term = json!({"Type": "ResalePaymentScheduleTerm", "CurrencyCode": o.currency, "Schedule": schedule});
         changes.push(change("UpdatePaymentScheduleTerms", json!({"Terms": [term]})));
     }
@@ -139,10 +141,7 @@ fn hosted(documents: &[Document], doc_type: &str, what: &str, warnings: &mut Vec
     for d in documents {
         match d.url() {
             Some(url) => out.push(json!({"Type": doc_type, "Url": url})),
-            None => warnings.push(format!(
-                "{what} document {} is an upload with no URL yet; it was left out of the change set",
-                d.label()
-            )),
+            None => warnings.push(format!("{what} document {} is an upload with no URL yet; it was left out of the change set", d.label())),
         }
     }
     if out.is_empty() && !documents.is_empty() {

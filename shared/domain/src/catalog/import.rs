@@ -72,7 +72,8 @@ pub fn import(body: &Value) -> DomainResult<Imported> {
         }
     }
     let (key, changes) = either(obj, "ChangeSet", "changeSet").ok_or_else(|| err("ChangeSet", "ChangeSet is required"))?;
-    let changes = changes.as_array().filter(|c| (1..=20).contains(&c.len())).ok_or_else(|| err(key, format!("{key} must list 1 to 20 changes")))?;
+    let changes =
+        changes.as_array().filter(|c| (1..=20).contains(&c.len())).ok_or_else(|| err(key, format!("{key} must list 1 to 20 changes")))?;
     let mut imported = Imported::default();
     let mut created = false;
     for (i, change) in changes.iter().enumerate() {
@@ -110,7 +111,9 @@ fn details(change: &Value, at: &str) -> DomainResult<(String, Value)> {
     let field = format!("{at}.Details");
     match change.get("Details") {
         None => Ok((field, json!({}))),
-        Some(Value::String(raw)) => serde_json::from_str(raw).map(|v| (field.clone(), v)).map_err(|_| err(&field, "Details must be a JSON object")),
+        Some(Value::String(raw)) => {
+            serde_json::from_str(raw).map(|v| (field.clone(), v)).map_err(|_| err(&field, "Details must be a JSON object"))
+        }
         Some(v @ Value::Object(_)) => Ok((field, v.clone())),
         Some(_) => Err(err(&field, "Details must be a JSON object")),
     }
@@ -205,7 +208,8 @@ impl Imported {
         };
         if let (Some(product), Some(currency)) = (product, currency) {
             if product.currency.code() != currency {
-                let message = format!("the change set prices in {currency}; product {} is priced in {}", product.product_id, product.currency.code());
+                let message =
+                    format!("the change set prices in {currency}; product {} is priced in {}", product.product_id, product.currency.code());
                 return Err(err("CurrencyCode", message));
             }
         }
@@ -243,7 +247,10 @@ impl Imported {
                 Ok(json!({"type": "individual", "products": [{"productId": self.product_id, "dimensionPrices": dimension_prices}]}))
             }
             Some(Pricing::Grants { months, units, .. }) => {
-                let payments = self.payments.as_ref().ok_or_else(|| err("ChangeSet", "a fixed upfront price needs its payment schedule (UpdatePaymentScheduleTerms)"))?;
+                let payments = self
+                    .payments
+                    .as_ref()
+                    .ok_or_else(|| err("ChangeSet", "a fixed upfront price needs its payment schedule (UpdatePaymentScheduleTerms)"))?;
                 let units: Vec<Value> = units.iter().map(|(k, u)| json!({"dimensionKey": k, "units": u})).collect();
                 Ok(json!({"type": "flexiblePaymentSchedule", "contractMonths": months, "units": units, "payments": payments}))
             }
@@ -269,7 +276,9 @@ fn pricing(d: &Value, at: &str) -> DomainResult<Pricing> {
     let at = format!("{at}.Terms[0]");
     let currency = term.get("CurrencyCode").map(|c| text(c, &format!("{at}.CurrencyCode"))).transpose()?;
     match get_text(term, "Type", &at)?.as_str() {
-        "ResaleConfigurableUpfrontPricingTerm" | "ResaleUsageBasedPricingTerm" => Ok(Pricing::RateCard { currency, prices: rate_cards(term, &at)? }),
+        "ResaleConfigurableUpfrontPricingTerm" | "ResaleUsageBasedPricingTerm" => {
+            Ok(Pricing::RateCard { currency, prices: rate_cards(term, &at)? })
+        }
         "ResaleFixedUpfrontPricingTerm" => {
             let price = get_text(term, "Price", &at)?;
             if !rust_decimal::Decimal::from_str_exact(&price).is_ok_and(|p| p.is_zero()) {
@@ -280,7 +289,10 @@ fn pricing(d: &Value, at: &str) -> DomainResult<Pricing> {
             let mut units = Vec::new();
             for (i, grant) in list(term, "Grants", &at)?.iter().enumerate() {
                 let grant_at = format!("{at}.Grants[{i}]");
-                let quantity = grant.get("MaxQuantity").and_then(Value::as_u64).ok_or_else(|| err(format!("{grant_at}.MaxQuantity"), "MaxQuantity must be a whole number"))?;
+                let quantity = grant
+                    .get("MaxQuantity")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| err(format!("{grant_at}.MaxQuantity"), "MaxQuantity must be a whole number"))?;
                 units.push((get_text(grant, "DimensionKey", &grant_at)?, quantity));
             }
             Ok(Pricing::Grants { currency, months, units })
@@ -299,7 +311,9 @@ fn rate_cards(term: &Value, at: &str) -> DomainResult<Vec<(String, String)>> {
             let key = get_text(rate, "DimensionKey", &rate_at)?;
             let price = get_text(rate, "Price", &rate_at)?;
             match prices.iter().find(|(k, _)| *k == key) {
-                Some((_, p)) if *p != price => return Err(err(format!("{rate_at}.Price"), format!("rate cards disagree on the price of {key}"))),
+                Some((_, p)) if *p != price => {
+                    return Err(err(format!("{rate_at}.Price"), format!("rate cards disagree on the price of {key}")))
+                }
                 Some(_) => {}
                 None => prices.push((key, price)),
             }

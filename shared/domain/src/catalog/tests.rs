@@ -33,8 +33,14 @@ fn a_rate_card_imports_as_dimension_prices_and_exports_back() {
         rate_card(json!([{"DimensionKey": "users", "Price": "80"}])),
         vec![
             change("UpdateAvailability", json!({"AvailabilityEndDate": "2027-03-31"})),
-            change("UpdateBuyerTargetingTerms", json!({"Terms": [{"Type": "BuyerTargetingTerm", "PositiveTargeting": {"BuyerAccounts": ["333344445555"]}}]})),
-            change("UpdateLegalTerms", json!({"Terms": [{"Type": "BuyerLegalTerm", "Documents": [{"Type": "CustomEula", "Url": "https://x.example/eula.pdf"}]}]})),
+            change(
+                "UpdateBuyerTargetingTerms",
+                json!({"Terms": [{"Type": "BuyerTargetingTerm", "PositiveTargeting": {"BuyerAccounts": ["333344445555"]}}]}),
+            ),
+            change(
+                "UpdateLegalTerms",
+                json!({"Terms": [{"Type": "BuyerLegalTerm", "Documents": [{"Type": "CustomEula", "Url": "https://x.example/eula.pdf"}]}]}),
+            ),
         ],
     );
     let body = import(&set).unwrap().create_body(Some(&product(PRODUCT))).unwrap();
@@ -44,7 +50,10 @@ fn a_rate_card_imports_as_dimension_prices_and_exports_back() {
     assert!(out.warnings.is_empty());
     let [exported] = out.change_sets.as_slice() else { panic!("one product, one change set") };
     let term = &details(exported, "UpdatePricingTerms")["Terms"][0];
-    assert_eq!(term["RateCards"][0]["RateCard"], json!([{"DimensionKey": "users", "Price": "80"}, {"DimensionKey": "admins", "Price": "49.99"}]));
+    assert_eq!(
+        term["RateCards"][0]["RateCard"],
+        json!([{"DimensionKey": "users", "Price": "80"}, {"DimensionKey": "admins", "Price": "49.99"}])
+    );
     assert_eq!(details(exported, "UpdateAvailability"), &json!({"AvailabilityEndDate": "2027-03-31"}));
     assert_eq!(details(exported, "UpdateBuyerTargetingTerms")["Terms"][0]["PositiveTargeting"]["BuyerAccounts"], json!(["333344445555"]));
     assert_eq!(details(exported, "UpdateLegalTerms")["Terms"][0]["Documents"][0]["Url"], "https://x.example/eula.pdf");
@@ -55,11 +64,17 @@ fn a_rate_card_imports_as_dimension_prices_and_exports_back() {
 fn a_fixed_upfront_term_with_a_schedule_imports_as_a_payment_schedule() {
     let grants = json!({"PricingModel": "Contract", "Terms": [{"Type": "ResaleFixedUpfrontPricingTerm", "CurrencyCode": "USD", "Price": "0.00", "Duration": "P12M", "Grants": [{"DimensionKey": "users", "MaxQuantity": 10}]}]});
     let schedule = json!({"Terms": [{"Type": "ResalePaymentScheduleTerm", "CurrencyCode": "USD", "Schedule": [{"ChargeDate": "2027-04-01", "ChargeAmount": "200.00"}, {"ChargeDate": "2027-07-01", "ChargeAmount": "250.00"}]}]});
-    let set = change_set(grants.clone(), vec![
-        change("UpdatePaymentScheduleTerms", schedule.clone()),
-        change("UpdateAvailability", json!({"AvailabilityEndDate": "2027-03-31", "OffersMaxQuantity": 1})),
-        change("UpdateInformation", json!({"PreExistingBuyerAgreement": {"AcquisitionChannel": "AwsMarketplace", "PricingModel": "Contract"}})),
-    ]);
+    let set = change_set(
+        grants.clone(),
+        vec![
+            change("UpdatePaymentScheduleTerms", schedule.clone()),
+            change("UpdateAvailability", json!({"AvailabilityEndDate": "2027-03-31", "OffersMaxQuantity": 1})),
+            change(
+                "UpdateInformation",
+                json!({"PreExistingBuyerAgreement": {"AcquisitionChannel": "AwsMarketplace", "PricingModel": "Contract"}}),
+            ),
+        ],
+    );
     let body = import(&set).unwrap().create_body(Some(&product(PRODUCT))).unwrap();
     let opportunity = create_from(body).unwrap().remove(0);
     assert!(opportunity.renewal);
@@ -96,5 +111,8 @@ fn uploaded_documents_are_left_out_with_a_warning() {
     let out = export(&create_from(body).unwrap().remove(0));
     assert!(out.warnings.iter().any(|w| w.contains("eula.pdf")), "{:?}", out.warnings);
     let legal = details(&out.change_sets[0], "UpdateLegalTerms");
-    assert_eq!(legal["Terms"], json!([{"Type": "ResaleLegalTerm", "Documents": [{"Type": "StandardResellerContract", "Version": STANDARD_CONTRACT_VERSION}]}]));
+    assert_eq!(
+        legal["Terms"],
+        json!([{"Type": "ResaleLegalTerm", "Documents": [{"Type": "StandardResellerContract", "Version": STANDARD_CONTRACT_VERSION}]}])
+    );
 }

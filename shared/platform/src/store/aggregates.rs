@@ -205,7 +205,11 @@ impl Store {
     }
 
     /// Reads sellers and products named by a create in one batch; missing ones are simply absent.
-    pub async fn sellers_and_products(&self, sellers: &[AccountId], products: &[String]) -> Result<(Vec<Seller>, Vec<Product>), StoreError> {
+    pub async fn sellers_and_products(
+        &self,
+        sellers: &[AccountId],
+        products: &[String],
+    ) -> Result<(Vec<Seller>, Vec<Product>), StoreError> {
         let mut keys: Vec<(String, &str)> = sellers.iter().map(|a| (pk(SELLER, a.as_str()), SELLER)).collect();
         keys.extend(products.iter().map(|p| (pk(PRODUCT, p), PRODUCT)));
         keys.sort();
@@ -223,7 +227,11 @@ impl Store {
 
     /// What an event's emails need, in one batch read: its opportunity (for the stakeholders and
     /// the terms) and, when asked for, the reseller's seller record (for its contact).
-    pub async fn opportunity_and_seller(&self, opportunity_id: &str, seller: Option<&AccountId>) -> Result<(Option<Opportunity>, Option<Seller>), StoreError> {
+    pub async fn opportunity_and_seller(
+        &self,
+        opportunity_id: &str,
+        seller: Option<&AccountId>,
+    ) -> Result<(Option<Opportunity>, Option<Seller>), StoreError> {
         let mut keys = vec![(pk(OPPORTUNITY, opportunity_id), OPPORTUNITY)];
         keys.extend(seller.map(|a| (pk(SELLER, a.as_str()), SELLER)));
         let mut found = (None, None);
@@ -240,8 +248,15 @@ impl Store {
     async fn batch_get(&self, keys: Vec<(String, &str)>) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         for chunk in keys.chunks(100) {
-            let key_maps: Vec<Item> = chunk.iter().map(|(p, k)| HashMap::from([("pk".into(), s(p.clone())), ("sk".into(), s(*k))])).collect();
-            let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(key_maps)).consistent_read(true).build().map_err(|e| StoreError::Aws(e.to_string()))?);
+            let key_maps: Vec<Item> =
+                chunk.iter().map(|(p, k)| HashMap::from([("pk".into(), s(p.clone())), ("sk".into(), s(*k))])).collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(key_maps))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?,
+            );
             // Unprocessed keys come back under load; ask again for just those, backing off.
             for attempt in 0..5 {
                 let Some(request) = pending.take() else { break };
@@ -284,7 +299,13 @@ impl Store {
     }
 
     /// The keys of one due partition's items due at or before `now`, oldest first, a page at a time.
-    pub async fn due(&self, shard: &str, now: DateTime<Utc>, page: i32, start: Option<Item>) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+    pub async fn due(
+        &self,
+        shard: &str,
+        now: DateTime<Utc>,
+        page: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let out = self
             .client
             .query()
@@ -303,7 +324,8 @@ impl Store {
 
     /// The items themselves for keys the due index gave, read consistently in one batch.
     pub async fn items_at(&self, keys: &[Item]) -> Result<Vec<Item>, StoreError> {
-        let keys: Vec<(String, &str)> = keys.iter().filter_map(|k| Some((string_attr(k, "pk")?.to_string(), string_attr(k, "sk")?))).collect();
+        let keys: Vec<(String, &str)> =
+            keys.iter().filter_map(|k| Some((string_attr(k, "pk")?.to_string(), string_attr(k, "sk")?))).collect();
         self.batch_get(keys).await
     }
 
@@ -343,7 +365,14 @@ impl Store {
     }
 
     /// Records the email sent, if `attempt` still holds its claim.
-    pub async fn complete_email(&self, event_id: &str, group: &str, attempt: &str, message_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn complete_email(
+        &self,
+        event_id: &str,
+        group: &str,
+        attempt: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let update = Update::of(email_claim_key(event_id, group), EMAIL)
             .set("state", s("sent"))
             .set("messageId", s(message_id))

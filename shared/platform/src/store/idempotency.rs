@@ -132,7 +132,13 @@ impl Claim {
 impl Store {
     /// Claims `key` for one attempt of a request with `fingerprint`; `None` when a live record
     /// holds it.
-    pub async fn claim_idempotency(&self, key: &str, fingerprint: &str, attempt: &str, now: DateTime<Utc>) -> Result<Option<Claim>, StoreError> {
+    pub async fn claim_idempotency(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        attempt: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Claim>, StoreError> {
         let result = self
             .client
             .put_item()
@@ -181,7 +187,10 @@ impl Store {
     async fn answer_parts(&self, key: &str, attempt: &str, parts: i64) -> Result<String, StoreError> {
         let mut body = String::new();
         for n in 0..usize::try_from(parts).unwrap_or(0) {
-            let part = self.get(&part_key(key, attempt, n), IDEMPOTENCY).await?.ok_or_else(|| StoreError::Corrupt(format!("{key} lacks part {n}")))?;
+            let part = self
+                .get(&part_key(key, attempt, n), IDEMPOTENCY)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("{key} lacks part {n}")))?;
             body.push_str(string_attr(&part, "body").unwrap_or_default());
         }
         Ok(body)
@@ -220,7 +229,8 @@ mod tests {
         assert_eq!(pieces.len(), 2);
         assert!(pieces.iter().all(|p| p.len() <= PART_BYTES));
         assert_eq!(pieces.concat(), body);
-        let claim = Claim { record: "IDEMPOTENCY#1#POST /offers#k".into(), fingerprint: "f".into(), attempt: "a".into(), claimed_at: Utc::now() };
+        let claim =
+            Claim { record: "IDEMPOTENCY#1#POST /offers#k".into(), fingerprint: "f".into(), attempt: "a".into(), claimed_at: Utc::now() };
         assert_eq!(claim.answer(201, &body).0.len(), 2, "two parts beside the record");
         assert!(claim.answer(201, "{}").0.is_empty(), "a short answer is in the record itself");
     }

@@ -21,7 +21,7 @@ mod page;
 
 pub use aggregates::*;
 pub use idempotency::{Claim, Recorded, IDEMPOTENCY, PART_BYTES as ANSWER_PART_BYTES};
-pub use items::{due_shards, LEGACY_DUE_PARTITION, parse as parse_item, string_attr, Index, Versioned};
+pub use items::{due_shards, parse as parse_item, string_attr, Index, Versioned, LEGACY_DUE_PARTITION};
 pub use page::{Page, Position, Stream};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -116,7 +116,14 @@ pub struct Update {
 impl Update {
     /// An update of an item that must exist.
     pub fn of(pk: impl Into<String>, sk: impl Into<String>) -> Update {
-        Update { pk: pk.into(), sk: sk.into(), set: Vec::new(), add: Vec::new(), remove: Vec::new(), condition: Condition::new("attribute_exists(pk)") }
+        Update {
+            pk: pk.into(),
+            sk: sk.into(),
+            set: Vec::new(),
+            add: Vec::new(),
+            remove: Vec::new(),
+            condition: Condition::new("attribute_exists(pk)"),
+        }
     }
 
     pub fn set(mut self, attribute: &str, value: AttributeValue) -> Update {
@@ -255,7 +262,8 @@ impl Store {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
-        again_while_contended(|| async { request.clone().send().await.map(|out| out.attributes.unwrap_or_default()).map_err(classify) }).await
+        again_while_contended(|| async { request.clone().send().await.map(|out| out.attributes.unwrap_or_default()).map_err(classify) })
+            .await
     }
 
     /// Deletes an item if `condition` holds.
@@ -321,9 +329,10 @@ impl Store {
 fn condition_of(write: Write) -> Result<(Item, Option<Condition>), StoreError> {
     match write {
         Write::Create(item) => Ok((item, Some(Condition::new("attribute_not_exists(pk)")))),
-        Write::Replace(item, version) => {
-            Ok((item, Some(Condition::new("#version = :read").name("#version", "version").value(":read", AttributeValue::N(version.to_string())))))
-        }
+        Write::Replace(item, version) => Ok((
+            item,
+            Some(Condition::new("#version = :read").name("#version", "version").value(":read", AttributeValue::N(version.to_string()))),
+        )),
         Write::Put(item, condition) => Ok((item, condition)),
         Write::Update(update) => Err(StoreError::Aws(format!("the update of {} is not a put", update.pk))),
     }

@@ -122,7 +122,9 @@ impl Store {
             .expression_attribute_names("#sk", sk_attr)
             .expression_attribute_values(":pk", s(stream.partition.clone()));
         let query = match &stream.range {
-            None => query.key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)").expression_attribute_values(":prefix", s(stream.prefix.clone())),
+            None => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_values(":prefix", s(stream.prefix.clone())),
             Some((from, to)) => query
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
                 .expression_attribute_values(":from", s(from.clone()))
