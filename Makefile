@@ -1,5 +1,5 @@
 # The two commands a newcomer needs. Both install what they need on first use.
-.PHONY: run test setup lint package bench token
+.PHONY: run test gates setup lint package bench sam-build token
 
 export AWS_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= local
@@ -9,12 +9,12 @@ export AWS_EC2_METADATA_DISABLED = true
 run: ## start the whole service locally (API, storage, queue, email, schedule)
 	scripts/run.sh
 
-# One cargo invocation over the whole workspace for the tests: any other selection resolves crate
-# features (dev-dependencies included) differently and rebuilds the AWS SDK. Unit tests run per
-# crate; the end-to-end tests are cppo-tests' integration tests, which start their own emulator.
-# The packages come first: one test starts a packaged function under a Lambda Runtime API.
-test: setup lint package ## lint the template, build the Lambda packages, run every test
-	cargo test --workspace --tests
+test: ## format and lint gates, the template's lint, every unit and end-to-end test
+	scripts/test.sh
+
+gates: ## cargo fmt --check and cargo clippy -D warnings over every target
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
 
 setup:
 	scripts/setup.sh
@@ -27,6 +27,9 @@ package: setup ## release Lambda packages: target/lambda/<function>/bootstrap.zi
 
 bench: setup ## build release binaries, run every benchmark: a table and target/bench/results.json
 	scripts/bench.sh
+
+sam-build: ## `sam build` as the README gives it (aws-sam-cli in .venv-sam), and check what it built
+	scripts/sam_build.sh
 
 token: ## print a local bearer token: make token ACCOUNT=111122223333 [TTL=seconds]
 	@python3 scripts/mint_token.py "$(ACCOUNT)" "$(TTL)"

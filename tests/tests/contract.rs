@@ -14,21 +14,66 @@ fn error(r: &Reply) -> (u16, &str, Option<&str>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn identity_comes_only_from_a_valid_token() {
     let stack = Stack::start().await;
+    // No token, or a token the authorizer refuses: API Gateway's own 401, before any function.
     let anonymous = stack.call("GET", "/sellers/me", None, None).await;
-    assert_eq!(error(&anonymous), (401, "Unauthorized", None));
+    assert_eq!((anonymous.status, &anonymous.body), (401, &json!({"message": "Unauthorized"})));
     let forged = local_gateway::auth::mint("not-the-secret", "account_id", ISV, chrono::Utc::now().timestamp(), 600);
     let expired = local_gateway::auth::mint(SECRET, "account_id", ISV, chrono::Utc::now().timestamp() - 600, 60);
-    let wrong_claim = local_gateway::auth::mint(SECRET, "sub_account", ISV, chrono::Utc::now().timestamp(), 600);
-    for token in [forged, expired, wrong_claim, "garbage".to_string()] {
+    for token in [forged, expired.clone(), "garbage".to_string()] {
         let r = stack.raw(Method::GET, "/sellers/me", &[("authorization", format!("Bearer {token}"))], None).await;
-        assert_eq!(error(&r).0, 401, "{token}");
+        assert_eq!((r.status, &r.body), (401, &json!({"message": "Unauthorized"})), "{token}");
+        let challenge = r.headers.get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(challenge.starts_with("Bearer ") && challenge.contains("error=\"invalid_token\""), "{challenge}");
     }
+    let r = stack.raw(Method::GET, "/sellers/me", &[("authorization", format!("Bearer {expired}"))], None).await;
+    assert!(r.headers["www-authenticate"].to_str().unwrap_or_default().contains("expired"));
+    // A valid token without the account claim passes the authorizer; the function refuses it.
+    let wrong_claim = local_gateway::auth::mint(SECRET, "sub_account", ISV, chrono::Utc::now().timestamp(), 600);
+    let r = stack.raw(Method::GET, "/sellers/me", &[("authorization", format!("Bearer {wrong_claim}"))], None).await;
+    assert_eq!(error(&r), (401, "Unauthorized", None));
     // A header naming an account is no identity.
     let r = stack.raw(Method::GET, "/sellers/me", &[("x-account-id", ISV.to_string())], None).await;
     assert_eq!(r.status, 401);
     // The token's expiry is checked against real time, not the (frozen, future) local clock.
     assert_eq!(stack.get("/sellers/me", ISV).await.status, 404);
     assert_eq!(stack.call("GET", "/health", None, None).await.body, json!({"status": "ok"}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn routes_and_methods_the_api_lacks_get_the_gateways_404() {
+    let stack = Stack::start().await;
+    let not_found = json!({"message": "Not Found"});
+    // API Gateway has no 405: a method a path lacks is the same 404 as a path that does not exist.
+    for (method, path) in
+        [("GET", "/nowhere"), ("DELETE", "/offers/offer-1"), ("TRACE", "/health"), ("POST", "/health"), ("GET", "/_local/nowhere")]
+    {
+        let method = Method::from_bytes(method.as_bytes()).expect("a method");
+        let r = stack.raw(method.clone(), path, &[("authorization", format!("Bearer {}", Stack::token(ISV)))], None).await;
+        assert_eq!((r.status, &r.body), (404, &not_found), "{method} {path}");
+    }
+    // A resource the caller cannot see is the function's 404, in the contract's shape.
+    let r = stack.get("/offers/offer-1", ISV).await;
+    assert_eq!(error(&r), (404, "NotFound", None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stage_throttles_as_the_template_says() {
+    let stack = Stack::start_with(Settings { rate_limit: RateLimit { rate_per_second: 1, burst: 5 }, ..Settings::default() }).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let r = stack.get("/sellers/me", ISV).await;
+        if r.status == 429 {
+            assert_eq!(r.body, json!({"message": "Too Many Requests"}));
+        }
+        statuses.push(r.status);
+    }
+    // The burst passes (404: no seller yet), then the gateway refuses before any function runs.
+    assert_eq!(statuses.iter().filter(|s| **s == 404).count(), 5, "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // The local routes are no part of the stage.
+    assert_eq!(stack.call("POST", "/_local/drain", None, None).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(stack.get("/sellers/me", ISV).await.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,11 +1,11 @@
-//! A real Lambda package, started as Lambda would start it: the release `bootstrap` from
-//! `make package`, under the bench crate's Lambda Runtime API emulator, with the template's
-//! environment, answers a real API Gateway HTTP API event against the local emulator.
+//! A function's own binary, started as Lambda starts a `bootstrap`: under the bench crate's Lambda
+//! Runtime API emulator, with the template's environment, it answers a real API Gateway HTTP API
+//! event against the local emulator. `make test` builds it in the dev profile (`make package`
+//! and `make bench` build and start the release packages).
 
 mod common;
 
 use common::*;
-use cppo_bench::cold::{package, packages, unpack};
 use cppo_bench::environment::function_environment;
 use cppo_bench::runtime_api::Run;
 use serde_json::{json, Value};
@@ -38,11 +38,9 @@ fn api_gateway_event(opportunity_id: &str, caller: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_packaged_function_answers_an_api_gateway_event_under_the_runtime_api() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = std::env::temp_dir().join(format!("cppo-package-{}", std::process::id()));
-    let bootstrap =
-        unpack(&package(&packages(&root), "query"), &dir).expect("the query package unpacks (make test runs make package first)");
+async fn a_function_binary_answers_an_api_gateway_event_under_the_runtime_api() {
+    let bootstrap = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/query");
+    assert!(bootstrap.exists(), "{} is missing: make test builds it", bootstrap.display());
 
     let stack = Stack::start().await;
     let product = stack.cast().await;
@@ -53,7 +51,6 @@ async fn a_packaged_function_answers_an_api_gateway_event_under_the_runtime_api(
     // The Runtime API emulator fails the run on an init or invocation error, or on no answer in 30 s.
     let answer = run.first(|_| Ok(())).await;
     run.stop().await.expect("the function stops");
-    std::fs::remove_dir_all(&dir).expect("the unzipped package is removed");
     let (_, response) = answer.expect("the function answered its invocation");
     assert_eq!(response["statusCode"], 200, "{response}");
     let body: Value = serde_json::from_str(response["body"].as_str().expect("a body")).unwrap();

@@ -20,7 +20,10 @@ pub fn spawn(gateway: Arc<Gateway>) -> Vec<JoinHandle<()>> {
         tokio::spawn(async move {
             loop {
                 // No long poll: the emulator serves one request at a time and would stall meanwhile.
-                match deliver_batch(&poller, 0, &HashSet::new()).await {
+                let delivery = poller.deliveries.lock().await;
+                let outcome = deliver_batch(&poller, 0, &HashSet::new()).await;
+                drop(delivery);
+                match outcome {
                     Ok(batch) if batch.received > 0 => {}
                     Ok(_) => tokio::time::sleep(Duration::from_millis(500)).await,
                     Err(error) => {
@@ -114,8 +117,10 @@ fn record(gateway: &Gateway, m: &Message) -> serde_json::Value {
     })
 }
 
-/// Delivers until no message is visible. A message that fails is not retried by the same drain.
+/// Waits for any background delivery in flight, then delivers until no message is visible, the
+/// poller held off meanwhile. A message that fails is not retried by the same drain.
 pub async fn drain(gateway: &Gateway) -> Result<(u64, u64), String> {
+    let _deliveries = gateway.deliveries.lock().await;
     let mut failed_ids = HashSet::new();
     let (mut delivered, mut failed) = (0, 0);
     loop {

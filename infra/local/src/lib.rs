@@ -2,6 +2,7 @@
 //! API Gateway HTTP API (payload 2.0) events, with the authorizer, the SQS event source and the
 //! sweep schedule played locally against an AWS emulator.
 
+pub mod answers;
 pub mod auth;
 pub mod background;
 pub mod calls;
@@ -10,6 +11,7 @@ pub mod faults;
 pub mod functions;
 pub mod provision;
 pub mod server;
+pub mod throttle;
 
 use cppo_domain::fees::FeeSchedule;
 use cppo_platform::clock::SettableClock;
@@ -20,6 +22,7 @@ use provision::Names;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use throttle::RateLimit;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -67,6 +70,9 @@ pub struct LocalConfig {
     pub fees: FeeSchedule,
     /// `CPPO_TOKEN_KEY`, for the functions the template gives it to.
     pub token_key: String,
+    /// The stage's throttling: `CPPO_LOCAL_RATE_LIMIT` and `CPPO_LOCAL_BURST_LIMIT`, else the
+    /// template's `ApiRateLimit` and `ApiBurstLimit` defaults, as a deployment without overrides.
+    pub rate_limit: Option<RateLimit>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -94,8 +100,25 @@ impl LocalConfig {
             template: var("CPPO_TEMPLATE").unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
             fees: fee_schedule(var(FEE_SCHEDULE).as_deref()).map_err(|e| e.to_string())?,
             token_key: var(TOKEN_KEY).unwrap_or_else(|| DEFAULT_TOKEN_KEY.into()),
+            rate_limit: match (var("CPPO_LOCAL_RATE_LIMIT"), var("CPPO_LOCAL_BURST_LIMIT")) {
+                (None, None) => None,
+                (rate, burst) => Some(RateLimit {
+                    rate_per_second: count("CPPO_LOCAL_RATE_LIMIT", rate)?,
+                    burst: count("CPPO_LOCAL_BURST_LIMIT", burst)?,
+                }),
+            },
         })
     }
+}
+
+fn count(name: &str, value: Option<String>) -> Result<u64, String> {
+    let value = value.ok_or(format!("{name} must be set with its pair"))?;
+    value.parse().map_err(|_| format!("{name} must be a whole number, not {value}"))
+}
+
+/// The template's default for a numeric parameter.
+fn parameter_default(template: &serde_yaml::Value, name: &str) -> Result<u64, String> {
+    template["Parameters"][name]["Default"].as_u64().ok_or(format!("the template's {name} has no numeric default"))
 }
 
 /// What the gateway's routes share.
@@ -112,6 +135,11 @@ pub struct Gateway {
     pub clock: SettableClock,
     /// The services `/_local/faults` has taken down.
     pub faults: Arc<Faults>,
+    /// The stage's throttling, ahead of every API route.
+    pub throttle: throttle::Throttle,
+    /// Held by each background delivery, and by a drain while it runs, so a drain never returns
+    /// while the poller still has messages in hand.
+    pub deliveries: tokio::sync::Mutex<()>,
     pub config: LocalConfig,
     pub queue_url: String,
     pub dead_letter_queue_url: String,
@@ -194,6 +222,13 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
     let raw = std::fs::read_to_string(&config.template).map_err(|e| format!("reading {}: {e}", config.template))?;
     let template: serde_yaml::Value = serde_yaml::from_str(&raw).map_err(|e| format!("parsing {}: {e}", config.template))?;
     let provisioned = provision::provision(&sdk, &template, &config.names).await?;
+    let rate_limit = match config.rate_limit {
+        Some(limit) => limit,
+        None => RateLimit {
+            rate_per_second: parameter_default(&template, "ApiRateLimit")?,
+            burst: parameter_default(&template, "ApiBurstLimit")?,
+        },
+    };
     let clock = SettableClock::default();
     let app_config = Config {
         table_name: config.names.table.clone(),
@@ -231,6 +266,8 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
         calls: log,
         clock,
         faults,
+        throttle: throttle::Throttle::new(rate_limit),
+        deliveries: tokio::sync::Mutex::new(()),
         queue_url: provisioned.queue_url,
         dead_letter_queue_url: provisioned.dead_letter_queue_url,
         sqs,

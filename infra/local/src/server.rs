@@ -3,7 +3,7 @@
 
 use crate::auth::{self, AuthError};
 use crate::faults::{Service, State};
-use crate::{background, emails, functions, Gateway};
+use crate::{answers, background, emails, functions, Gateway};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body as LambdaBody;
 use base64::Engine;
@@ -62,7 +62,7 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => return reply(413, &ApiError::PayloadTooLarge.response()),
+            Err(_) => return reply(413, &answers::too_large()),
         };
         let incoming = LocalRequest {
             method: parts.method.as_str().to_string(),
@@ -72,8 +72,10 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
             body,
         };
         let response = match (incoming.method.as_str(), incoming.path.as_str()) {
+            // The local-only routes are no part of the stage, so its throttling is not theirs.
             ("GET", "/health") => health(gateway).await,
             (_, p) if p.starts_with("/_local/") => local(gateway, &incoming).await,
+            _ if !gateway.throttle.admit(std::time::Instant::now()) => answers::too_many_requests(),
             _ => api(gateway, &incoming, &request_id).await,
         };
         tracing::info!(status = response.status_code, "answered");
@@ -105,16 +107,13 @@ fn json(status: u16, body: Value) -> ApiGatewayV2httpResponse {
 }
 
 async fn api(gateway: &Gateway, req: &LocalRequest, request_id: &str) -> ApiGatewayV2httpResponse {
-    let (route, params) = match routes::find(&req.method, &req.path) {
-        Ok(found) => found,
-        Err(_) => return ApiError::NotFound(format!("no route {} {}", req.method, req.path)).response(),
-    };
+    let Ok((route, params)) = routes::find(&req.method, &req.path) else { return answers::not_found() };
     let authorization = req.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let claims = match auth::verify(&gateway.config.jwt_secret, authorization, Utc::now().timestamp()) {
         Ok(claims) => claims,
-        Err(reason @ (AuthError::Missing | AuthError::Malformed | AuthError::BadSignature | AuthError::Expired)) => {
+        Err(reason) => {
             tracing::info!(?reason, "token refused");
-            return ApiError::Unauthorized.response();
+            return answers::unauthorized(refusal(&reason));
         }
     };
     let event = match api_gateway_event(route, params, claims, req, request_id) {
@@ -124,10 +123,20 @@ async fn api(gateway: &Gateway, req: &LocalRequest, request_id: &str) -> ApiGate
             return ApiError::Internal.response();
         }
     };
-    let Some(app) = gateway.function(route.function) else { return ApiError::NotFound("no such function".into()).response() };
+    let Some(app) = gateway.function(route.function) else { return answers::not_found() };
     match crate::faults::REQUEST.scope(request_id.to_string(), functions::invoke(route.function, app, event)).await {
         Some(response) => response,
-        None => ApiError::NotFound("no such function".into()).response(),
+        None => answers::not_found(),
+    }
+}
+
+/// What the authorizer's `www-authenticate` says of a token it refused; nothing when none was given.
+fn refusal(reason: &AuthError) -> Option<&'static str> {
+    match reason {
+        AuthError::Missing => None,
+        AuthError::Malformed => Some("the token is malformed"),
+        AuthError::BadSignature => Some("the token's signature is invalid"),
+        AuthError::Expired => Some("the token has expired"),
     }
 }
 
@@ -243,7 +252,7 @@ pub const LOCAL_ROUTES: &[(&str, &str)] = &[
 
 async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpResponse {
     if !LOCAL_ROUTES.contains(&(req.method.as_str(), req.path.as_str())) {
-        return ApiError::NotFound(format!("no local route {} {}", req.method, req.path)).response();
+        return answers::not_found();
     }
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/_local/clock") => set_clock(gateway, &req.body),
@@ -263,7 +272,7 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
         },
         ("GET", "/_local/emails") => list_emails(gateway, &req.query).await,
         ("POST", "/_local/faults") => set_faults(gateway, &req.body),
-        _ => ApiError::NotFound(format!("no local route {} {}", req.method, req.path)).response(),
+        _ => answers::not_found(),
     }
 }
 

@@ -2,8 +2,8 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
-use crate::offer::{party_of, BuyerPricing, Party};
-use crate::pricing::{Disbursement, Pricing};
+use crate::party::{party_of, Party};
+use crate::pricing::{BuyerPricing, Disbursement, Pricing};
 use crate::time::{end_instant, is_past};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;

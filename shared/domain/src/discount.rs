@@ -1,13 +1,14 @@
 //! The ISV's discount: one percentage, a price per product, or a flexible payment schedule, and
 //! the wholesale price list each one grants.
 
+use crate::duration::Duration;
 use crate::error::{DomainError, DomainResult};
 use crate::money::{parse_bounded, Currency};
-use crate::offer::{check_named_units, UnitsInput};
-use crate::opportunity::Duration;
+use crate::payment::Payment;
 use crate::pricing::wholesale_unit;
 use crate::product::{Product, ProductType};
 use crate::time::parse_date;
+use crate::units::{check_named_units, DimensionUnits, UnitsInput};
 use crate::validate;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -89,20 +90,6 @@ pub struct ProductPricing {
 pub struct DimensionPrice {
     pub dimension_key: String,
     pub price: Decimal,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DimensionUnits {
-    pub dimension_key: String,
-    pub units: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Payment {
-    pub amount: Decimal,
-    pub invoice_date: NaiveDate,
 }
 
 /// The largest single payment accepted: far above real deals, far from overflow.

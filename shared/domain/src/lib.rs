@@ -6,6 +6,7 @@
 pub mod agreement;
 pub mod catalog;
 pub mod discount;
+pub mod duration;
 pub mod error;
 pub mod event;
 pub mod fees;
@@ -14,11 +15,14 @@ pub mod legal;
 pub mod money;
 pub mod offer;
 pub mod opportunity;
+pub mod party;
+pub mod payment;
 pub mod pricing;
 pub mod product;
 pub mod report;
 pub mod seller;
 pub mod time;
+pub mod units;
 pub mod validate;
 pub mod view;
 

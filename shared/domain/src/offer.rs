@@ -1,15 +1,17 @@
 //! Offers: a reseller's private offer to one buyer, priced at a markup on the wholesale price.
 
 use crate::agreement::{Agreement, AgreementStatus, Intent};
-use crate::discount::{DimensionUnits, Discount};
+use crate::discount::Discount;
 use crate::error::{DomainError, DomainResult};
 use crate::fees::{FeeBasis, FeeSchedule};
 use crate::ids::{AccountId, IdKind};
 use crate::money::{parse_bounded, Currency};
 use crate::opportunity::Opportunity;
-use crate::pricing::{disburse, price, price_schedule, LineInput, PaymentLine, Pricing};
+use crate::party::{party_of, Party};
+use crate::pricing::{disburse, price, price_schedule, BuyerPricing, LineInput, Pricing};
 use crate::product::ProductType;
 use crate::time::{contract_end, end_instant, is_past, parse_date};
+use crate::units::{check_named_units, DimensionUnits, UnitsInput};
 use crate::validate;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -33,16 +35,6 @@ pub struct ExtendOfferInput {
     #[serde(default)]
     pub replaces_agreement_id: Option<String>,
 }
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UnitsInput {
-    pub dimension_key: String,
-    pub units: u64,
-}
-
-/// Most units one dimension of one offer may carry: far above real deals, far from overflow.
-pub const MAX_UNITS: u64 = 10_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,27 +83,6 @@ pub struct Offer {
     pub non_recurring: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// Who the caller is to an offer or agreement. The buyer view applies only to a buyer who is
-/// neither the ISV nor the reseller of the deal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Party {
-    Isv,
-    Reseller,
-    Buyer,
-}
-
-pub fn party_of(caller: &AccountId, isv: &AccountId, reseller: &AccountId, buyer: &AccountId) -> Option<Party> {
-    if caller == isv {
-        Some(Party::Isv)
-    } else if caller == reseller {
-        Some(Party::Reseller)
-    } else if caller == buyer {
-        Some(Party::Buyer)
-    } else {
-        None
-    }
 }
 
 /// Makes an offer from `opportunity`: the caller must be its reseller, the opportunity active.
@@ -251,25 +222,6 @@ fn check_units(input: Option<&[UnitsInput]>, keys: Vec<&str>) -> DomainResult<Ve
     Ok(keys.iter().map(|k| input.iter().find(|u| u.dimension_key == *k).map_or(0, |u| u.units)).collect())
 }
 
-/// Units named per dimension (an offer's, or a payment schedule's at `field`): at least one,
-/// each a distinct dimension of `keys`, each 1 to `MAX_UNITS`.
-pub(crate) fn check_named_units(input: &[UnitsInput], keys: &[&str], field: &str) -> DomainResult<()> {
-    validate::count(input, field, 1, keys.len().max(1))?;
-    validate::distinct(input, field, |u| u.dimension_key.clone())?;
-    for (i, u) in input.iter().enumerate() {
-        if !keys.contains(&u.dimension_key.as_str()) {
-            return Err(DomainError::field(
-                format!("{field}[{i}].dimensionKey"),
-                format!("{} is not a dimension of the product", u.dimension_key),
-            ));
-        }
-        if !(1..=MAX_UNITS).contains(&u.units) {
-            return Err(DomainError::field(format!("{field}[{i}].units"), format!("units must be 1 to {MAX_UNITS}")));
-        }
-    }
-    Ok(())
-}
-
 impl Offer {
     pub fn status(&self, now: DateTime<Utc>) -> OfferStatus {
         match self.state {
@@ -376,61 +328,6 @@ impl Offer {
 }
 
 /// What a buyer may see of a price: an allowlist, so a new wholesale field never leaks by default.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BuyerLine<'a> {
-    dimension_key: &'a str,
-    units: u64,
-    list_price: Decimal,
-    buyer_price: Decimal,
-    line_total: Decimal,
-}
-
-/// A payment as the buyer sees it: what it pays and when.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BuyerPayment {
-    invoice_date: NaiveDate,
-    buyer_amount: Decimal,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BuyerPricing<'a> {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    lines: Vec<BuyerLine<'a>>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    units: &'a [DimensionUnits],
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    payments: Vec<BuyerPayment>,
-    buyer_total: Decimal,
-}
-
-impl<'a> BuyerPricing<'a> {
-    pub fn of(pricing: &'a Pricing) -> Self {
-        BuyerPricing {
-            lines: pricing
-                .lines
-                .iter()
-                .map(|l| BuyerLine {
-                    dimension_key: &l.dimension_key,
-                    units: l.units,
-                    list_price: l.list_price,
-                    buyer_price: l.buyer_price,
-                    line_total: l.line_total,
-                })
-                .collect(),
-            units: &pricing.units,
-            payments: pricing
-                .payments
-                .iter()
-                .map(|p: &PaymentLine| BuyerPayment { invoice_date: p.invoice_date, buyer_amount: p.buyer_amount })
-                .collect(),
-            buyer_total: pricing.buyer_total,
-        }
-    }
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct BuyerOfferView<'a> {

@@ -1,6 +1,7 @@
 //! Opportunities: an ISV's resale authorization of one reseller, with its discount and duration.
 
 pub use crate::discount::{Discount, DiscountInput, Wholesale, WholesaleDimension, WholesaleProduct};
+use crate::duration::{Duration, DurationInput};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, IdKind};
 use crate::legal::{check_eula, check_reseller_agreement, LegalInput};
@@ -55,44 +56,6 @@ pub const CREATE_FIELDS: &[&str] = &[
     "resellerAgreement",
     "notificationEmails",
 ];
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DurationInput {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub end_date: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum Duration {
-    #[serde(rename_all = "camelCase")]
-    SingleUse {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        end_date: Option<NaiveDate>,
-    },
-    #[serde(rename_all = "camelCase")]
-    EndDate {
-        end_date: NaiveDate,
-    },
-    NoEnd,
-}
-
-impl Duration {
-    pub fn end_date(&self) -> Option<NaiveDate> {
-        match self {
-            Duration::SingleUse { end_date } => *end_date,
-            Duration::EndDate { end_date } => Some(*end_date),
-            Duration::NoEnd => None,
-        }
-    }
-
-    pub fn single_use(&self) -> bool {
-        matches!(self, Duration::SingleUse { .. })
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

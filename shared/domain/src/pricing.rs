@@ -1,8 +1,10 @@
 //! List → wholesale → buyer pricing and the disbursement, in the contract's rounding order.
 
-use crate::discount::{DimensionUnits, Payment};
 use crate::fees::{FeeBasis, FeeSchedule};
 use crate::money::{round_unit_price, Currency};
+use crate::payment::Payment;
+use crate::units::DimensionUnits;
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +141,62 @@ pub fn disburse(pricing: &Pricing, currency: Currency, basis: FeeBasis, fees: &F
         isv_net: pricing.wholesale_total - isv_fee,
         reseller_fee,
         reseller_net: pricing.markup_total - reseller_fee,
+    }
+}
+
+/// The buyer's view of a price: what the buyer pays, never a wholesale figure.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerLine<'a> {
+    dimension_key: &'a str,
+    units: u64,
+    list_price: Decimal,
+    buyer_price: Decimal,
+    line_total: Decimal,
+}
+
+/// A payment as the buyer sees it: what it pays and when.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerPayment {
+    invoice_date: NaiveDate,
+    buyer_amount: Decimal,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerPricing<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lines: Vec<BuyerLine<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    units: &'a [DimensionUnits],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    payments: Vec<BuyerPayment>,
+    buyer_total: Decimal,
+}
+
+impl<'a> BuyerPricing<'a> {
+    pub fn of(pricing: &'a Pricing) -> Self {
+        BuyerPricing {
+            lines: pricing
+                .lines
+                .iter()
+                .map(|l| BuyerLine {
+                    dimension_key: &l.dimension_key,
+                    units: l.units,
+                    list_price: l.list_price,
+                    buyer_price: l.buyer_price,
+                    line_total: l.line_total,
+                })
+                .collect(),
+            units: &pricing.units,
+            payments: pricing
+                .payments
+                .iter()
+                .map(|p: &PaymentLine| BuyerPayment { invoice_date: p.invoice_date, buyer_amount: p.buyer_amount })
+                .collect(),
+            buyer_total: pricing.buyer_total,
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use crate::agreement::Agreement;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
 use crate::money::Currency;
-use crate::offer::Party;
+use crate::party::Party;
 use crate::time::parse_date;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;

@@ -81,7 +81,7 @@ impl ApiError {
 
     pub fn body(&self) -> Value {
         let (code, message, field) = match self {
-            ApiError::Unauthorized => ("Unauthorized", "a valid bearer token is required".to_string(), None),
+            ApiError::Unauthorized => ("Unauthorized", "the token carries no usable account ID claim".to_string(), None),
             ApiError::PayloadTooLarge => ("PayloadTooLarge", format!("the body exceeds {MAX_BODY_BYTES} bytes"), None),
             ApiError::UnsupportedMediaType => ("UnsupportedMediaType", "the body must be application/json".to_string(), None),
             ApiError::Validation { field, message } => ("ValidationError", message.clone(), field.clone()),

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use local_gateway::provision::Names;
+pub use local_gateway::throttle::RateLimit;
 use local_gateway::{auth, start, LocalConfig, Running, DEFAULT_TEMPLATE};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -16,6 +17,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub const SECRET: &str = "test-secret";
+/// Tests race and fuzz far past the stage's 50 requests a second; only the throttling test
+/// (contract.rs) runs a stack with the template's limits.
+pub const UNTHROTTLED: RateLimit = RateLimit { rate_per_second: 1_000_000, burst: 1_000_000 };
 /// The instant every test's clock starts at.
 pub const T0: &str = "2027-01-10T12:00:00Z";
 pub const ISV: &str = "111122223333";
@@ -63,6 +67,19 @@ pub fn moto() -> &'static str {
     })
 }
 
+/// How a test's gateway differs from the default: unthrottled, its background work off.
+pub struct Settings {
+    pub rate_limit: RateLimit,
+    /// The queue poller and the schedule, as under `make run`.
+    pub background: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { rate_limit: UNTHROTTLED, background: false }
+    }
+}
+
 pub struct Stack {
     pub running: Running,
     pub url: String,
@@ -84,6 +101,10 @@ impl std::fmt::Debug for Reply {
 
 impl Stack {
     pub async fn start() -> Stack {
+        Stack::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> Stack {
         let n = STACKS.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("e2e-{}-{n}", std::process::id());
         let sender = format!("noreply-{prefix}@cppo.example");
@@ -92,7 +113,7 @@ impl Stack {
             endpoint_url: moto().to_string(),
             jwt_secret: SECRET.into(),
             account_claim: "account_id".into(),
-            background: false,
+            background: settings.background,
             names: Names {
                 table: prefix.clone(),
                 queue: format!("{prefix}-events"),
@@ -102,6 +123,7 @@ impl Stack {
             template: DEFAULT_TEMPLATE.into(),
             fees: Default::default(),
             token_key: local_gateway::DEFAULT_TOKEN_KEY.into(),
+            rate_limit: Some(settings.rate_limit),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = start(config, listener).await.expect("the gateway starts");
@@ -240,6 +262,31 @@ pub fn repo_yaml(path: &str) -> serde_yaml::Value {
     let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{full} is not valid YAML: {e}"))
+}
+
+/// The operations `infra/openapi.yaml` documents, as (METHOD, path template).
+pub fn openapi_operations() -> std::collections::BTreeSet<(String, String)> {
+    let doc = repo_yaml("infra/openapi.yaml");
+    assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+    let mut ops = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().expect("paths") {
+        for (method, _) in item.as_mapping().expect("a path item") {
+            let method = method.as_str().unwrap_or_default();
+            if ["get", "put", "post", "patch", "delete"].contains(&method) {
+                ops.insert((method.to_uppercase(), path.as_str().unwrap_or_default().to_string()));
+            }
+        }
+    }
+    ops
+}
+
+/// The routes the gateway serves: the API's and its own local ones.
+pub fn served_routes() -> std::collections::BTreeSet<(String, String)> {
+    cppo_platform::routes::ROUTES
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .chain(local_gateway::server::LOCAL_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())))
+        .collect()
 }
 
 /// A create body for `product_id`, with `extra` fields replacing the defaults.

@@ -1,9 +1,10 @@
 //! Opportunity → change sets, one per product.
 
-use super::{CATALOG, CHANGE_NAME, ENTITY_REF, ENTITY_TYPE, RATE_CARD_DURATION, STANDARD_CONTRACT_VERSION};
+use super::names::{CATALOG, CHANGE_NAME, ENTITY_REF, ENTITY_TYPE, RATE_CARD_DURATION, STANDARD_CONTRACT_VERSION};
 use crate::discount::Discount;
+use crate::duration::Duration;
 use crate::legal::{Document, Eula, ResellerAgreement};
-use crate::opportunity::{Duration, Opportunity, ProductRef};
+use crate::opportunity::{Opportunity, ProductRef};
 use crate::product::ProductType;
 use serde_json::{json, Value};
 

@@ -2,7 +2,7 @@
 //! describes. Real files vary: `Catalog`/`catalog`, `ChangeSet`/`changeSet`, and details as a
 //! `DetailsDocument` object or a `Details` JSON string (or object).
 
-use super::{parse_months, CATALOG, ENTITY_TYPE};
+use super::names::{parse_months, CATALOG, ENTITY_TYPE};
 use crate::error::{DomainError, DomainResult};
 use crate::product::Product;
 use serde_json::{json, Map, Value};

@@ -1,0 +1,136 @@
+//! The repository is self-contained: its docs name only what is in it, and the API reference for
+//! people (`docs/api.md`) agrees with the OpenAPI document and with what the gateway serves.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every file of the project's own: what a clone has, less what builds and runs make.
+fn project_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    const MADE: &[&str] = &["target", ".git", ".venv", ".venv-sam", ".local", ".aws-sam", ".schemathesis"];
+    for entry in std::fs::read_dir(dir).expect("a folder").flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !MADE.contains(&name.as_str()) {
+                project_files(&path, out);
+            }
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn text_files() -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    project_files(&root(), &mut files);
+    files.into_iter().filter_map(|f| std::fs::read_to_string(&f).ok().map(|text| (f, text))).collect()
+}
+
+#[test]
+fn nothing_in_the_repository_points_outside_it() {
+    let files = text_files();
+    assert!(files.iter().any(|(f, _)| f.ends_with("docs/api.md")), "docs/api.md is missing");
+    let outside: Vec<String> = files
+        .iter()
+        .filter(|(f, _)| !f.ends_with("tests/tests/docs.rs"))
+        .flat_map(|(f, text)| {
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains("../shared") || line.contains("/work/"))
+                .map(move |(n, line)| format!("{}:{}: {}", f.display(), n + 1, line.trim()))
+        })
+        .collect();
+    assert!(outside.is_empty(), "these point outside the repository:\n{}", outside.join("\n"));
+}
+
+/// The relative links of a Markdown text: `[text](target)`, without an anchor.
+fn links(markdown: &str) -> Vec<String> {
+    markdown
+        .match_indices("](")
+        .filter_map(|(i, _)| {
+            let rest = &markdown[i + 2..];
+            let target = &rest[..rest.find(')')?];
+            let target = target.split('#').next().unwrap_or_default();
+            (!target.is_empty() && !target.contains("://") && !target.starts_with("mailto:")).then(|| target.to_string())
+        })
+        .collect()
+}
+
+/// Paths in backticks that name a file or folder of the project (`scripts/mint_token.py`).
+fn named_paths(markdown: &str) -> Vec<String> {
+    const TOP: &[&str] = &["docs/", "infra/", "scripts/", "tests/", "shared/", "functions/", ".ci/"];
+    markdown
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| TOP.iter().any(|t| s.starts_with(t)) && !s.contains(['<', '*', ' ', '{']))
+        .map(|s| s.trim_end_matches('/').to_string())
+        .collect()
+}
+
+#[test]
+fn every_link_and_path_the_docs_give_exists() {
+    let markdown: Vec<(PathBuf, String)> = text_files().into_iter().filter(|(f, _)| f.extension().is_some_and(|e| e == "md")).collect();
+    assert!(markdown.len() >= 3, "README.md, BENCHMARKS.md and docs/api.md at least");
+    let mut missing = Vec::new();
+    for (file, text) in &markdown {
+        let dir = file.parent().expect("a folder");
+        for link in links(text) {
+            let target = dir.join(&link);
+            let inside = target.canonicalize().map(|t| t.starts_with(root().canonicalize().expect("the root")));
+            if !matches!(inside, Ok(true)) {
+                missing.push(format!("{}: link {link}", file.display()));
+            }
+        }
+        for path in named_paths(text) {
+            if !root().join(&path).exists() {
+                missing.push(format!("{}: `{path}`", file.display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "named in the docs but not in the repository:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn the_reader_finds_what_is_checked() {
+    // The readers of links and paths are real: they find what is there and refuse what is not.
+    assert_eq!(links("see [the API](docs/api.md#errors), [AWS](https://aws.amazon.com/) and [x](../x.md)"), ["docs/api.md", "../x.md"]);
+    assert_eq!(named_paths("run `scripts/run.sh`, read `infra/<name>.yaml` and `make test`"), ["scripts/run.sh"]);
+}
+
+/// The routes `docs/api.md` gives a section of their own: headings like "### `POST /offers`".
+fn documented_for_people() -> BTreeSet<(String, String)> {
+    let doc = std::fs::read_to_string(root().join("docs/api.md")).expect("docs/api.md");
+    doc.lines()
+        .filter_map(|l| l.strip_prefix("### `")?.strip_suffix('`')?.split_once(' '))
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_reference_for_people_documents_every_route_the_openapi_does_and_no_other() {
+    let people = documented_for_people();
+    assert_eq!(people, openapi_operations(), "docs/api.md and infra/openapi.yaml document different routes");
+    assert_eq!(people, served_routes(), "docs/api.md and the gateway differ");
+}
+
+#[test]
+fn the_reference_names_every_error_code_the_openapi_allows() {
+    let doc = std::fs::read_to_string(root().join("docs/api.md")).expect("docs/api.md");
+    let openapi = repo_yaml("infra/openapi.yaml");
+    let codes = openapi["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+        .as_sequence()
+        .expect("the error codes");
+    let missing: Vec<&str> = codes.iter().filter_map(|c| c.as_str()).filter(|c| !doc.contains(&format!("`{c}`"))).collect();
+    assert!(missing.is_empty(), "docs/api.md does not name {missing:?}");
+    for gateway in ["{\"message\": \"Unauthorized\"}", "{\"message\": \"Not Found\"}", "{\"message\": \"Too Many Requests\"}"] {
+        assert!(doc.contains(gateway), "docs/api.md does not give the gateway's {gateway}");
+    }
+}
