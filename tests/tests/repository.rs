@@ -1,5 +1,6 @@
-//! The repository is self-contained: its docs name only what is in it, and the API reference for
-//! people (`docs/api.md`) agrees with the OpenAPI document and with what the gateway serves.
+//! The repository itself: it is self-contained (its docs name only what is in it), the API reference
+//! for people (`docs/api.md`) agrees with the OpenAPI document and with what the gateway serves,
+//! and no test it holds is left out of `make test`.
 
 mod common;
 
@@ -39,7 +40,7 @@ fn nothing_in_the_repository_points_outside_it() {
     assert!(files.iter().any(|(f, _)| f.ends_with("docs/api.md")), "docs/api.md is missing");
     let outside: Vec<String> = files
         .iter()
-        .filter(|(f, _)| !f.ends_with("tests/tests/docs.rs"))
+        .filter(|(f, _)| !f.ends_with("tests/tests/repository.rs"))
         .flat_map(|(f, text)| {
             text.lines()
                 .enumerate()
@@ -133,4 +134,43 @@ fn the_reference_names_every_error_code_the_openapi_allows() {
     for gateway in ["{\"message\": \"Unauthorized\"}", "{\"message\": \"Not Found\"}", "{\"message\": \"Too Many Requests\"}"] {
         assert!(doc.contains(gateway), "docs/api.md does not give the gateway's {gateway}");
     }
+}
+
+/// The targets a crate's manifest builds no test harness for (`test = false`), as the source files
+/// they hold: a `[lib]`'s whole `src/` but its binaries, a `[[bin]]`'s own file.
+fn untested_sources(manifest: &Path) -> Vec<PathBuf> {
+    let crate_dir = manifest.parent().expect("a crate folder");
+    let text = std::fs::read_to_string(manifest).expect("a manifest");
+    let mut out = Vec::new();
+    for section in text.split("\n[").skip(1) {
+        let (header, body) = section.split_once('\n').unwrap_or((section, ""));
+        let untested = body.lines().take_while(|l| !l.starts_with('[')).any(|l| l.replace(' ', "") == "test=false");
+        let path = body.lines().find_map(|l| l.strip_prefix("path = \"")?.strip_suffix('"'));
+        match (header.trim_end_matches(']'), untested) {
+            ("lib", true) => {
+                let mut files = Vec::new();
+                project_files(&crate_dir.join("src"), &mut files);
+                out.extend(files.into_iter().filter(|f| !f.ends_with("main.rs") && !f.components().any(|c| c.as_os_str() == "bin")));
+            }
+            ("[bin", true) => out.extend(path.map(|p| crate_dir.join(p))),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn no_test_is_in_a_target_that_builds_no_test_harness() {
+    let mut manifests = Vec::new();
+    project_files(&root(), &mut manifests);
+    manifests.retain(|f| f.ends_with("Cargo.toml"));
+    let sources: Vec<PathBuf> = manifests.iter().flat_map(|m| untested_sources(m)).collect();
+    assert!(sources.iter().any(|f| f.ends_with("functions/query/src/lib.rs")), "the reading finds the functions' libs: {sources:?}");
+    assert!(sources.iter().any(|f| f.ends_with("infra/local/src/main.rs")), "and the gateway's binary: {sources:?}");
+    let holding: Vec<String> = sources
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains("#[test]") || t.contains("#[tokio::test")))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(holding.is_empty(), "tests that `test = false` keeps from running: {holding:?}");
 }
