@@ -148,8 +148,13 @@ pub fn api_gateway_event(
     req: &LocalRequest,
     request_id: &str,
 ) -> Result<ApiGatewayV2httpRequest, String> {
-    let headers: Map<String, Value> =
-        req.headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), Value::String(v.to_string())))).collect();
+    // API Gateway passes a header on whatever its bytes: a value that is not visible ASCII (an
+    // `Idempotency-Key` of "k\u{e9}y") must reach the function, which refuses it, not vanish.
+    let headers: Map<String, Value> = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())))
+        .collect();
     let mut query: Map<String, Value> = Map::new();
     for pair in req.query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));

@@ -83,7 +83,10 @@ pub fn parse_decimal(raw: &str, field: &str) -> DomainResult<Decimal> {
 /// Parses a decimal and checks its places and bounds in one go.
 pub fn parse_bounded(raw: &str, field: &str, max_places: u32, min: Decimal, max: Decimal) -> DomainResult<Decimal> {
     let value = parse_decimal(raw, field)?;
-    if value.normalize().scale() > max_places {
+    // Counted on the text: past 28 places the parsed value is already rounded. Trailing zeros
+    // add no precision, so "1.50000000" is 1.5.
+    let places = raw.split_once('.').map_or(0, |(_, fraction)| fraction.trim_end_matches('0').len());
+    if places > max_places as usize {
         return Err(DomainError::field(field, format!("{field} allows at most {max_places} decimal places")));
     }
     if value < min || value > max {
@@ -107,6 +110,15 @@ mod tests {
         assert_eq!(Currency::USD.round(d("3")).to_string(), "3.00");
         assert_eq!(Currency::JPY.round(d("2.5")).to_string(), "2");
         assert_eq!(Currency::JPY.round(d("3.5")).to_string(), "4");
+    }
+
+    #[test]
+    fn places_are_counted_before_the_value_is_rounded() {
+        let six = |raw: &str| parse_bounded(raw, "unitPrice", 6, Decimal::ZERO, Decimal::from(1_000_000_000)).map(|d| d.to_string());
+        assert!(six("1.00000000000000000000000000001").is_err(), "29 places are not 6, though they parse as 1");
+        assert!(six("1.0000001").is_err());
+        assert_eq!(six("1.500000000").ok().as_deref(), Some("1.500000000"));
+        assert_eq!(six("0.000001").ok().as_deref(), Some("0.000001"));
     }
 
     #[test]
