@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-cargo build --quiet --workspace --bin local-gateway
+# The same feature resolution as `make test` (`--workspace --tests`): after it, this builds nothing
+# new; any narrower selection would build the AWS SDK a second time.
+cargo build --quiet --workspace --tests --bin local-gateway
 
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MOTO_PORT="${MOTO_PORT:-$(free_port)}"

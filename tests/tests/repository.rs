@@ -174,3 +174,23 @@ fn no_test_is_in_a_target_that_builds_no_test_harness() {
         .collect();
     assert!(holding.is_empty(), "tests that `test = false` keeps from running: {holding:?}");
 }
+
+/// Each schemathesis exemption names real operations and rests on a sentence of docs/api.md.
+#[test]
+fn every_schemathesis_exemption_is_tied_to_the_reference() {
+    let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let reference = squash(&std::fs::read_to_string(root().join("docs/api.md")).expect("docs/api.md"));
+    let exemptions = repo_yaml("tests/schemathesis/exemptions.yaml");
+    let operations: BTreeSet<String> = openapi_operations().into_iter().map(|(m, p)| format!("{m} {p}")).collect();
+    let entries = exemptions.as_sequence().expect("a list of exemptions");
+    assert!(!entries.is_empty());
+    for entry in entries {
+        let text = |key: &str| entry[key].as_str().unwrap_or_else(|| panic!("an exemption without {key}: {entry:?}")).to_string();
+        let (rule, docs) = (text("rule"), text("docs"));
+        assert!(reference.contains(&squash(&docs)), "{rule}: docs/api.md does not say {docs:?}");
+        for operation in entry["operations"].as_sequence().expect("operations").iter().filter_map(|o| o.as_str()) {
+            assert!(operations.contains(operation), "{rule}: {operation} is no operation of infra/openapi.yaml");
+        }
+        assert!(entry["fields"].as_sequence().is_some_and(|f| !f.is_empty()), "{rule}: no fields");
+    }
+}
