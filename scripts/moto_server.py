@@ -266,6 +266,36 @@ def enforce_iam(template_path):
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 
 
+SENT_EMAIL_PATH = "/_cppo/ses/messages"
+
+
+def sent_emails(environ, start_response):
+    """The messages SES accepted, as `/moto-api/data.json` gives them at `.ses.Message`, without
+    serializing every other service's state (which grows with every item version) to get them."""
+    from moto.core.model_instances import model_data
+
+    messages = []
+    for message in getattr(model_data.get("ses", {}).get("Message"), "instances_tracked", []):
+        fields = {}
+        for name in ("id", "source", "subject", "body", "destinations"):
+            value = getattr(message, name, None)
+            if value is not None:
+                fields[name] = value
+        messages.append(fields)
+    body = json.dumps(messages).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def with_sent_emails(app):
+    def call(environ, start_response):
+        if environ.get("PATH_INFO") == SENT_EMAIL_PATH and environ.get("REQUEST_METHOD") == "GET":
+            return sent_emails(environ, start_response)
+        return app(environ, start_response)
+
+    return call
+
+
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     transactions_save_what_they_touch()
@@ -274,7 +304,7 @@ def main():
         signatures_over_raw_bodies()
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, table_locked(app), threaded=True, request_handler=MotoRequestHandler)
+    run_simple(host, port, with_sent_emails(table_locked(app)), threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

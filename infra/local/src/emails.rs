@@ -1,5 +1,6 @@
 //! `GET /_local/emails`: what the email service accepted, read back from the emulator itself
-//! (moto keeps sent messages in its state dump), joined with the send times notify recorded.
+//! (moto keeps sent messages among its models; `scripts/moto_server.py` serves just those), joined
+//! with the send times notify recorded.
 
 use crate::Gateway;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -32,10 +33,10 @@ impl MotoClient {
 
 /// Every message sent from this stack's sender, oldest first.
 pub async fn sent(gateway: &Gateway) -> Result<Vec<Value>, String> {
-    let state = gateway.http.get_json("/moto-api/data.json").await?;
+    let messages = gateway.http.get_json("/_cppo/ses/messages").await?;
     let sent_at = send_times(gateway).await?;
     let sender = &gateway.config.names.sender;
-    Ok(state["ses"]["Message"]
+    Ok(messages
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
