@@ -14,7 +14,7 @@ fn root() -> PathBuf {
 
 /// Every file of the project's own: what a clone has, less what builds and runs make.
 fn project_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    const MADE: &[&str] = &["target", ".git", ".venv", ".venv-sam", ".local", ".aws-sam", ".schemathesis"];
+    const MADE: &[&str] = &["target", ".git", ".venv", ".venv-sam", ".local", ".aws-sam", ".schemathesis", ".hypothesis"];
     for entry in std::fs::read_dir(dir).expect("a folder").flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();

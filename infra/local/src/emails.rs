@@ -83,22 +83,67 @@ async fn send_times(gateway: &Gateway) -> Result<HashMap<String, String>, String
     }
 }
 
-/// Pages a list the way every list of the API is paged: an opaque offset token.
-pub fn page(items: Vec<Value>, limit: usize, token: Option<&str>) -> Result<Value, String> {
+/// Pages the emails as the API pages its lists: a token of the same shape (`payload.signature`,
+/// base64url, HMAC-SHA256 with the gateway's token key), so one this list did not issue is refused.
+pub fn page(items: Vec<Value>, limit: usize, token: Option<&str>, key: &[u8]) -> Result<Value, String> {
     let offset = match token {
         None => 0,
-        Some(t) => base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(t)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("emails:").and_then(|n| n.parse::<usize>().ok()))
-            .ok_or("nextToken is not one this list issued")?,
+        Some(t) => opened(t, key).ok_or("nextToken is not one this list issued")?,
     };
     let end = offset.saturating_add(limit).min(items.len());
     let slice = items.get(offset.min(items.len())..end).unwrap_or_default().to_vec();
     let mut body = json!({ "items": slice });
     if end < items.len() {
-        body["nextToken"] = Value::String(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("emails:{end}")));
+        body["nextToken"] = Value::String(sealed(end, key).ok_or("the token key is unusable")?);
     }
     Ok(body)
+}
+
+type Signer = hmac::Hmac<sha2::Sha256>;
+
+fn signer(key: &[u8], payload: &[u8]) -> Option<Signer> {
+    use hmac::Mac;
+    let mut mac = Signer::new_from_slice(key).ok()?;
+    mac.update(b"GET /_local/emails\n");
+    mac.update(payload);
+    Some(mac)
+}
+
+fn sealed(offset: usize, key: &[u8]) -> Option<String> {
+    use hmac::Mac;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = format!("emails:{offset}");
+    let tag = signer(key, payload.as_bytes())?.finalize().into_bytes();
+    Some(format!("{}.{}", engine.encode(payload), engine.encode(tag)))
+}
+
+fn opened(token: &str, key: &[u8]) -> Option<usize> {
+    use hmac::Mac;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (payload, tag) = token.split_once('.')?;
+    let (payload, tag) = (engine.decode(payload).ok()?, engine.decode(tag).ok()?);
+    signer(key, &payload)?.verify_slice(&tag).ok()?;
+    String::from_utf8(payload).ok()?.strip_prefix("emails:")?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_token_is_signed_and_only_an_issued_one_opens() {
+        let items: Vec<Value> = (0..5).map(|n| json!(n)).collect();
+        let first = page(items.clone(), 2, None, b"key").expect("a first page");
+        let token = first["nextToken"].as_str().expect("a token").to_string();
+        let (payload, tag) = token.split_once('.').expect("payload.signature");
+        assert_eq!(tag.len(), 43, "a base64url HMAC-SHA256, as the API's list tokens");
+        assert_eq!(page(items.clone(), 2, Some(&token), b"key").expect("the next page")["items"], json!([2, 3]));
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let edited = format!("{}.{tag}", engine.encode("emails:0"));
+        assert_ne!(engine.encode("emails:0"), payload);
+        for refused in [edited, "garbage".to_string(), token.clone()] {
+            let key: &[u8] = if refused == token { b"another key" } else { b"key" };
+            assert!(page(items.clone(), 2, Some(&refused), key).is_err(), "{refused}");
+        }
+    }
 }

@@ -335,7 +335,7 @@ async fn list_emails(gateway: &Gateway, query: &str) -> ApiGatewayV2httpResponse
             return ApiError::Internal.response();
         }
     };
-    match emails::page(items, limit, param("nextToken").as_deref()) {
+    match emails::page(items, limit, param("nextToken").as_deref(), gateway.config.token_key.as_bytes()) {
         Ok(body) => json(200, body),
         Err(message) => ApiError::validation("nextToken", message).response(),
     }

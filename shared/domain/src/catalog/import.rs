@@ -66,8 +66,9 @@ pub fn import(body: &Value) -> DomainResult<Imported> {
             return Err(err(key, format!("{key} is not a field of a change set")));
         }
     }
-    if let Some((key, catalog)) = either(obj, "Catalog", "catalog") {
-        if catalog.as_str() != Some(CATALOG) {
+    // Each casing given must name the catalog, so neither can smuggle in another.
+    for key in ["Catalog", "catalog"] {
+        if obj.get(key).is_some_and(|catalog| catalog.as_str() != Some(CATALOG)) {
             return Err(err(key, format!("{key} must be {CATALOG}")));
         }
     }
@@ -103,19 +104,18 @@ pub fn import(body: &Value) -> DomainResult<Imported> {
     Ok(imported)
 }
 
-/// A change's details: `DetailsDocument`, or `Details` as a JSON string or an object.
+/// A change's details: `DetailsDocument`, or `Details` as a JSON string or an object; either way a
+/// JSON object (`"garbage"`, `[1, 2]` or `"7"` is refused, whatever the change type).
 fn details(change: &Value, at: &str) -> DomainResult<(String, Value)> {
-    if let Some(doc) = change.get("DetailsDocument") {
-        return Ok((format!("{at}.DetailsDocument"), doc.clone()));
-    }
-    let field = format!("{at}.Details");
-    match change.get("Details") {
-        None => Ok((field, json!({}))),
-        Some(Value::String(raw)) => {
-            serde_json::from_str(raw).map(|v| (field.clone(), v)).map_err(|_| err(&field, "Details must be a JSON object"))
-        }
-        Some(v @ Value::Object(_)) => Ok((field, v.clone())),
-        Some(_) => Err(err(&field, "Details must be a JSON object")),
+    let (field, value) = match (change.get("DetailsDocument"), change.get("Details")) {
+        (Some(document), _) => (format!("{at}.DetailsDocument"), document.clone()),
+        (None, None) => return Ok((format!("{at}.Details"), json!({}))),
+        (None, Some(Value::String(raw))) => (format!("{at}.Details"), serde_json::from_str(raw).unwrap_or(Value::Null)),
+        (None, Some(other)) => (format!("{at}.Details"), other.clone()),
+    };
+    match value {
+        Value::Object(_) => Ok((field, value)),
+        _ => Err(err(&field, "the details must be a JSON object")),
     }
 }
 
@@ -281,7 +281,8 @@ fn pricing(d: &Value, at: &str) -> DomainResult<Pricing> {
         }
         "ResaleFixedUpfrontPricingTerm" => {
             let price = get_text(term, "Price", &at)?;
-            if !rust_decimal::Decimal::from_str_exact(&price).is_ok_and(|p| p.is_zero()) {
+            let zero = crate::money::parse_decimal(&price, "Price").is_ok_and(|p| p.is_zero());
+            if !zero {
                 return Err(err(format!("{at}.Price"), "a fixed upfront price is imported only as 0 with a payment schedule"));
             }
             let duration = get_text(term, "Duration", &at)?;

@@ -14,6 +14,10 @@ pub const RATE_CARD_DURATION: &str = "P12M";
 /// `P12M` or `P1Y` as months.
 pub fn parse_months(raw: &str) -> Option<u32> {
     let body = raw.strip_prefix('P')?;
+    // Digits only: `str::parse` would also take a sign ("P+12M").
+    if !body.trim_end_matches(['M', 'Y']).bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     if let Some(m) = body.strip_suffix('M') {
         return m.parse().ok();
     }

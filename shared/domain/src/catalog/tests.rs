@@ -101,6 +101,15 @@ fn what_cannot_be_mapped_is_named() {
     unpriced["changeSet"].as_array_mut().unwrap().remove(1);
     assert_eq!(field(unpriced), "changeSet");
     assert_eq!(field(json!({"Catalog": "Other", "ChangeSet": []})), "Catalog");
+    assert_eq!(field(json!({"Catalog": CATALOG, "catalog": "x", "ChangeSet": []})), "catalog");
+    // Details that are not an object, for a change type that reads none of them too.
+    for (key, details) in [("DetailsDocument", json!("garbage")), ("DetailsDocument", json!([1, 2])), ("Details", json!("7"))] {
+        let mut set = change_set(rate_card(json!([])), vec![]);
+        let mut release = json!({"ChangeType": "ReleaseResaleAuthorization", "Entity": {"Type": ENTITY_TYPE}});
+        release[key] = details;
+        set["changeSet"].as_array_mut().unwrap().push(release);
+        assert_eq!(field(set), format!("changeSet[3].{key}"));
+    }
 }
 
 #[test]
@@ -115,4 +124,12 @@ fn uploaded_documents_are_left_out_with_a_warning() {
         legal["Terms"],
         json!([{"Type": "ResaleLegalTerm", "Documents": [{"Type": "StandardResellerContract", "Version": STANDARD_CONTRACT_VERSION}]}])
     );
+}
+
+#[test]
+fn durations_are_months_or_years_in_digits() {
+    assert_eq!((parse_months("P12M"), parse_months("P1Y"), parse_months("P060M")), (Some(12), Some(12), Some(60)));
+    for refused in ["P+12M", "P-1Y", "PM", "P12", "12M", "P1.5Y"] {
+        assert_eq!(parse_months(refused), None, "{refused}");
+    }
 }
