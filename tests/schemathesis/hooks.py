@@ -149,12 +149,16 @@ def _importable(changes):
     fixed = pricing["DetailsDocument"]["Terms"][0].get("Type") == "ResaleFixedUpfrontPricingTerm"
     if fixed and "UpdatePaymentScheduleTerms" not in kinds:
         changes.append(copy.deepcopy(_IMPORT_SCHEDULE))
-    # Back to 20 changes at most, dropping only changes no rule needs.
-    needed = {id(changes[0] if first_create is None else c) for c in changes if c.get("ChangeType") == "CreateResaleAuthorization"}
-    needed |= {id(pricing)} | {id(c) for c in changes if c.get("ChangeType") == "UpdatePaymentScheduleTerms"}
+    # Back to 20 changes at most, dropping the last change no rule needs: not the create, not the
+    # pricing that counts, not the only payment schedule.
+    def droppable(change):
+        kind = change.get("ChangeType")
+        if kind == "UpdatePaymentScheduleTerms":
+            return sum(c.get("ChangeType") == kind for c in changes) > 1
+        return kind != "CreateResaleAuthorization" and change is not pricing
+
     while len(changes) > 20:
-        drop = next(i for i in range(len(changes) - 1, -1, -1) if id(changes[i]) not in needed or changes[i].get("ChangeType") == "UpdatePaymentScheduleTerms" and sum(c.get("ChangeType") == "UpdatePaymentScheduleTerms" for c in changes) > 1)
-        del changes[drop]
+        del changes[max(i for i, c in enumerate(changes) if droppable(c))]
     return changes
 
 

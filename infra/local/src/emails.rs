@@ -4,8 +4,8 @@
 
 use crate::Gateway;
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine;
 use cppo_platform::store::string_attr;
+use cppo_platform::token::{self, Binding};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -83,8 +83,8 @@ async fn send_times(gateway: &Gateway) -> Result<HashMap<String, String>, String
     }
 }
 
-/// Pages the emails as the API pages its lists: a token of the same shape (`payload.signature`,
-/// base64url, HMAC-SHA256 with the gateway's token key), so one this list did not issue is refused.
+/// Pages the emails as the API pages its lists: a token signed as theirs (`cppo_platform::token`,
+/// with the gateway's token key), so one this list did not issue is refused.
 pub fn page(items: Vec<Value>, limit: usize, token: Option<&str>, key: &[u8]) -> Result<Value, String> {
     let offset = match token {
         None => 0,
@@ -99,36 +99,21 @@ pub fn page(items: Vec<Value>, limit: usize, token: Option<&str>, key: &[u8]) ->
     Ok(body)
 }
 
-type Signer = hmac::Hmac<sha2::Sha256>;
-
-fn signer(key: &[u8], payload: &[u8]) -> Option<Signer> {
-    use hmac::Mac;
-    let mut mac = Signer::new_from_slice(key).ok()?;
-    mac.update(b"GET /_local/emails\n");
-    mac.update(payload);
-    Some(mac)
-}
+/// The emails list's tokens: bound to its route, with no caller (the route takes none).
+const BINDING: Binding<'static> = Binding { caller: "", route: "GET /_local/emails", query: "" };
 
 fn sealed(offset: usize, key: &[u8]) -> Option<String> {
-    use hmac::Mac;
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let payload = format!("emails:{offset}");
-    let tag = signer(key, payload.as_bytes())?.finalize().into_bytes();
-    Some(format!("{}.{}", engine.encode(payload), engine.encode(tag)))
+    token::sign(key, &BINDING, format!("emails:{offset}").as_bytes())
 }
 
 fn opened(token: &str, key: &[u8]) -> Option<usize> {
-    use hmac::Mac;
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let (payload, tag) = token.split_once('.')?;
-    let (payload, tag) = (engine.decode(payload).ok()?, engine.decode(tag).ok()?);
-    signer(key, &payload)?.verify_slice(&tag).ok()?;
-    String::from_utf8(payload).ok()?.strip_prefix("emails:")?.parse().ok()
+    String::from_utf8(token::verify(key, &BINDING, token)?).ok()?.strip_prefix("emails:")?.parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     #[test]
     fn a_page_token_is_signed_and_only_an_issued_one_opens() {

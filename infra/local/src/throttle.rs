@@ -11,6 +11,12 @@ pub struct RateLimit {
     pub burst: u64,
 }
 
+impl RateLimit {
+    /// Far past anything a test or a benchmark sends: the stage's 50 a second would throttle
+    /// races, fuzzing and load runs that measure the service, not API Gateway.
+    pub const UNTHROTTLED: RateLimit = RateLimit { rate_per_second: 1_000_000, burst: 1_000_000 };
+}
+
 /// Tokens are counted in millionths so the refill stays exact at any rate.
 const SCALE: u64 = 1_000_000;
 

@@ -29,6 +29,20 @@ fn signature(key: &[u8], binding: &Binding<'_>, payload: &[u8]) -> Option<Signer
     Some(mac)
 }
 
+/// `payload.signature`, both base64url: the payload signed for `binding`.
+pub fn sign(key: &[u8], binding: &Binding<'_>, payload: &[u8]) -> Option<String> {
+    let tag = signature(key, binding, payload)?.finalize().into_bytes();
+    Some(format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag)))
+}
+
+/// The payload of a token `sign` made for this key and binding; `None` for anything else.
+pub fn verify(key: &[u8], binding: &Binding<'_>, token: &str) -> Option<Vec<u8>> {
+    let (payload, tag) = token.split_once('.')?;
+    let (payload, tag) = (URL_SAFE_NO_PAD.decode(payload).ok()?, URL_SAFE_NO_PAD.decode(tag).ok()?);
+    signature(key, binding, &payload)?.verify_slice(&tag).ok()?;
+    Some(payload)
+}
+
 /// The token for `positions`, one per stream.
 pub fn seal(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position]) -> Option<String> {
     let raw: Vec<Value> = streams
@@ -40,17 +54,12 @@ pub fn seal(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[
             Position::After(sort_key) => stream.position_parts(sort_key).map(Value::from),
         })
         .collect::<Option<_>>()?;
-    let payload = serde_json::to_vec(&raw).ok()?;
-    let tag = signature(key, binding, &payload)?.finalize().into_bytes();
-    Some(format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag)))
+    sign(key, binding, &serde_json::to_vec(&raw).ok()?)
 }
 
 /// The positions of a token this list issued for this binding; `None` for anything else.
 pub fn open(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<Vec<Position>> {
-    let (payload, tag) = token.split_once('.')?;
-    let (payload, tag) = (URL_SAFE_NO_PAD.decode(payload).ok()?, URL_SAFE_NO_PAD.decode(tag).ok()?);
-    signature(key, binding, &payload)?.verify_slice(&tag).ok()?;
-    let raw: Vec<Value> = serde_json::from_slice(&payload).ok()?;
+    let raw: Vec<Value> = serde_json::from_slice(&verify(key, binding, token)?).ok()?;
     if raw.len() != streams.len() {
         return None;
     }

@@ -67,8 +67,7 @@ pub fn local_config(moto: &str, names: Names, port: u16) -> LocalConfig {
         template: DEFAULT_TEMPLATE.into(),
         fees: Default::default(),
         token_key: local_gateway::DEFAULT_TOKEN_KEY.into(),
-        // The load run measures the service, not the stage's throttling (50 a second by default).
-        rate_limit: Some(local_gateway::throttle::RateLimit { rate_per_second: 1_000_000, burst: 1_000_000 }),
+        rate_limit: Some(local_gateway::throttle::RateLimit::UNTHROTTLED),
     }
 }
 

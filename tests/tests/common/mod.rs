@@ -17,9 +17,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub const SECRET: &str = "test-secret";
-/// Tests race and fuzz far past the stage's 50 requests a second; only the throttling test
-/// (contract.rs) runs a stack with the template's limits.
-pub const UNTHROTTLED: RateLimit = RateLimit { rate_per_second: 1_000_000, burst: 1_000_000 };
 /// The instant every test's clock starts at.
 pub const T0: &str = "2027-01-10T12:00:00Z";
 pub const ISV: &str = "111122223333";
@@ -76,7 +73,8 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { rate_limit: UNTHROTTLED, background: false }
+        // Only the throttling test (contract.rs) runs a stack with a stage's limits.
+        Settings { rate_limit: RateLimit::UNTHROTTLED, background: false }
     }
 }
 
