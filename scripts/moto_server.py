@@ -214,7 +214,8 @@ def table_locked(app):
 
 
 def policy_actions(template_path):
-    """{binary: [actions]} of every function's inline policy in the SAM template."""
+    """{name: [actions]}: every function's inline policy in the SAM template, by its binary, and
+    every other role's (the pipes'), by its logical id."""
     import yaml
 
     class Loader(yaml.SafeLoader):
@@ -225,17 +226,23 @@ def policy_actions(template_path):
     with open(template_path) as f:
         template = yaml.load(f, Loader=Loader)
     out = {}
-    for resource in (template.get("Resources") or {}).values():
-        if resource.get("Type") != "AWS::Serverless::Function":
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Serverless::Function":
+            name = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
+            documents = properties.get("Policies") or []
+        elif resource.get("Type") == "AWS::IAM::Role":
+            name = logical_id
+            documents = [(p or {}).get("PolicyDocument") for p in properties.get("Policies") or []]
+        else:
             continue
-        binary = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
         actions = []
-        for policy in (resource.get("Properties") or {}).get("Policies") or []:
-            for statement in (policy or {}).get("Statement") or []:
+        for document in documents:
+            for statement in (document or {}).get("Statement") or []:
                 if statement.get("Effect") == "Allow":
                     found = statement.get("Action") or []
                     actions.extend([found] if isinstance(found, str) else found)
-        out[binary] = actions
+        out[name] = actions
     return out
 
 

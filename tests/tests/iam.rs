@@ -1,5 +1,5 @@
-//! Every AWS call each function makes is one its role in `infra/template.yaml` allows, resources
-//! included. The emulator enforces actions only (each function runs as an IAM user with its role's
+//! Every AWS call each function (and each pipe, as the local relay plays it) makes is one its role
+//! in `infra/template.yaml` allows, resources included. The emulator enforces actions only (each function runs as an IAM user with its role's
 //! actions), and counts a transaction as an action of its own; AWS authorizes each item of a
 //! transaction and matches resources. So the gateway records every call as AWS would authorize it
 //! (action and ARN), and this test holds each against the function's policy with IAM's rules,
@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use local_gateway::calls::{identity_arn, queue_arn, table_arn, Call, ACCOUNT, REGION};
+use local_gateway::calls::{bus_arn, identity_arn, queue_arn, table_arn, Call, ACCOUNT, REGION};
 use serde_json::json;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,8 +22,10 @@ struct Statement {
 /// The stack's names, to resolve the template's references to the ARNs the calls use.
 struct Names {
     table: String,
+    stream: String,
     queue: String,
     dead_letter_queue: String,
+    bus: String,
     sender: String,
 }
 
@@ -59,6 +61,12 @@ impl Names {
             "Table.Arn" => table_arn(&self.table),
             "EventQueue.Arn" => queue_arn(&self.queue),
             "EventDeadLetterQueue.Arn" => queue_arn(&self.dead_letter_queue),
+            "Table.StreamArn" => self.stream.clone(),
+            "EventBus.Arn" => bus_arn(&self.bus),
+            // Not played locally: the relay calls the enrichment's code in-process, and never
+            // gives up on a record, so nothing is sent to the pipes' dead-letter queue.
+            "MarketplaceEventsFunction.Arn" => "arn:aws:lambda:local:enrichment".into(),
+            "PipeDeadLetterQueue.Arn" => queue_arn("pipe-dead-letters"),
             other => panic!("the matcher does not know the ARN of {other}"),
         }
     }
@@ -105,14 +113,24 @@ fn strings(value: &Value, names: &Names) -> Vec<String> {
     }
 }
 
-/// Every function's statements, by the binary it builds.
+/// Every function's statements, by the binary it builds, and every other role's (the pipes'), by
+/// its logical id.
 fn policies(names: &Names) -> BTreeMap<String, Vec<Statement>> {
     let template = repo_yaml("infra/template.yaml");
     let mut out = BTreeMap::new();
-    for resource in template["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
-    {
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
-        let statements = resource["Properties"]["Policies"]
+    for (logical_id, resource) in template["Resources"].as_mapping().unwrap() {
+        let (name, documents) = match resource["Type"].as_str() {
+            Some("AWS::Serverless::Function") => (
+                resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string(),
+                resource["Properties"]["Policies"].clone(),
+            ),
+            Some("AWS::IAM::Role") => {
+                let documents = resource["Properties"]["Policies"].as_sequence().into_iter().flatten().map(|p| p["PolicyDocument"].clone());
+                (logical_id.as_str().unwrap().to_string(), Value::Sequence(documents.collect()))
+            }
+            _ => continue,
+        };
+        let statements = documents
             .as_sequence()
             .into_iter()
             .flatten()
@@ -123,7 +141,7 @@ fn policies(names: &Names) -> BTreeMap<String, Vec<Statement>> {
                 resources: strings(&s["Resource"], names),
             })
             .collect();
-        out.insert(binary, statements);
+        out.insert(name, statements);
     }
     out
 }
@@ -163,7 +181,14 @@ fn allowed(statements: &[Statement], call: &Call) -> bool {
 
 #[test]
 fn the_matcher_follows_iams_rules() {
-    let names = Names { table: "t".into(), queue: "q".into(), dead_letter_queue: "d".into(), sender: "s@x.example".into() };
+    let names = Names {
+        table: "t".into(),
+        stream: format!("{}/stream/l", table_arn("t")),
+        queue: "q".into(),
+        dead_letter_queue: "d".into(),
+        bus: "b".into(),
+        sender: "s@x.example".into(),
+    };
     let table = table_arn("t");
     let policy = vec![
         Statement { allow: true, actions: vec!["dynamodb:GetItem".into(), "sqs:*".into()], resources: vec![table.clone(), queue_arn("q")] },
@@ -227,18 +252,23 @@ async fn the_whole_service(stack: &Stack) {
     assert_eq!(stack.get("/agreements", BUYER).await.status, 200);
     assert_eq!(stack.post(&format!("{path}/revoke"), ISV, json!({})).await.status, 200);
 
-    // SQS down: the outbox leaves the event for the sweep, which re-sends it.
-    let other = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
-    stack.call("POST", "/_local/faults", None, Some(json!({"sqs": "down"}))).await;
-    assert_eq!(stack.offer(&other, &product, json!({})).await.status, 201);
-    stack.call("POST", "/_local/faults", None, Some(json!({"sqs": "up"}))).await;
+    // SES down: notify puts off the records it could not send for; then the sweep's expiries.
+    stack.call("POST", "/_local/faults", None, Some(json!({"ses": "down"}))).await;
+    let (_, failed) = stack.drain().await;
+    assert!(failed > 0, "notify failed records while SES was down");
+    stack.call("POST", "/_local/faults", None, Some(json!({"ses": "up"}))).await;
     stack.set_clock("2027-01-13T00:00:00Z").await;
-    let report = stack.sweep_report().await;
-    assert_eq!((report["expired"]["offers"].as_u64(), report["eventsResent"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(stack.sweep().await["offers"].as_u64(), Some(1));
     stack.set_clock("2028-06-01T00:00:00Z").await;
     assert!(stack.sweep().await["agreements"].as_u64() >= Some(1));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (delivered, failed) = stack.drain().await;
     assert!(delivered > 10 && failed == 0, "{delivered} delivered, {failed} failed");
+    // An operator republishes a window of events from the table.
+    let window = fn_republish_events::Window { from: "2027-01-10T00:00:00Z".parse().unwrap(), to: "2027-01-11T00:00:00Z".parse().unwrap() };
+    let republished = fn_republish_events::republish(&stack.running.gateway.republish, &window).await.expect("republished");
+    assert!(republished.republished > 5, "{republished:?}");
+    assert_eq!(stack.drain().await.1, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -248,8 +278,10 @@ async fn every_call_each_function_makes_is_allowed_by_its_role_resources_include
     let config = &stack.running.gateway.config.names;
     let names = Names {
         table: config.table.clone(),
+        stream: stack.running.gateway.relay.stream_arn.clone(),
         queue: config.queue.clone(),
         dead_letter_queue: config.dead_letter_queue.clone(),
+        bus: config.bus.clone(),
         sender: config.sender.clone(),
     };
     let policies = policies(&names);
@@ -259,14 +291,23 @@ async fn every_call_each_function_makes_is_allowed_by_its_role_resources_include
 
     // The run reached every function and every kind of call the roles are there for.
     let functions: BTreeSet<&str> = calls.iter().map(|c| c.function.as_str()).collect();
-    assert_eq!(functions, local_gateway::FUNCTIONS.iter().copied().collect(), "functions that made no call");
+    let callers: BTreeSet<&str> =
+        local_gateway::FUNCTIONS.iter().copied().chain(local_gateway::PIPES.iter().map(|(_, role)| *role)).collect();
+    assert_eq!(functions, callers, "functions and pipes that made no call");
     let made = |function: &str, action: &str| calls.iter().any(|c| c.function == function && c.action == action);
     for (function, action) in [
         ("notify", "dynamodb:BatchGetItem"),
         ("notify", "ses:SendEmail"),
         ("expire-sweep", "dynamodb:Query"),
         ("expire-sweep", "dynamodb:BatchGetItem"),
-        ("expire-sweep", "sqs:SendMessage"),
+        ("notify", "dynamodb:Query"),
+        ("notify", "sqs:ChangeMessageVisibility"),
+        ("EventQueuePipeRole", "dynamodb:GetRecords"),
+        ("EventQueuePipeRole", "sqs:SendMessage"),
+        ("EventBusPipeRole", "dynamodb:GetRecords"),
+        ("EventBusPipeRole", "events:PutEvents"),
+        ("republish-events", "dynamodb:Query"),
+        ("republish-events", "dynamodb:UpdateItem"),
         ("extend-offer", "dynamodb:UpdateItem"),
         ("accept-offer", "dynamodb:PutItem"),
         ("create-opportunity", "dynamodb:BatchGetItem"),

@@ -144,9 +144,7 @@ async fn a_retry_after_a_crash_between_commit_and_answer_gets_the_first_answer()
     assert_eq!(offers.as_array().map(Vec::len), Some(1), "{offers}");
     assert_eq!(offers[0]["offerId"], retried.body["offerId"]);
     assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
-    // Its event was committed with it, once; the crash came before its send, so the sweep sends it.
-    stack.set_clock("2027-01-10T12:01:30Z").await;
-    assert_eq!(stack.sweep_report().await["eventsResent"], 1);
+    // Its event was committed with it, once, and leaves by the stream whatever became of the function.
     assert_eq!(stack.drain().await, (1, 0));
     assert_eq!(titled(&stack.emails().await, "Channel partner private offer extended").len(), 1, "emailed once");
 }
@@ -173,6 +171,20 @@ async fn an_answer_too_large_for_one_item_is_kept_in_parts_and_given_back_whole(
     assert!(size > cppo_platform::store::ANSWER_PART_BYTES, "the answer ({size} bytes) must exceed one part");
     let again = stack.post_keyed("/opportunities", ISV, "big-1", &body).await;
     assert_eq!((again.status, &again.body), (201, &first.body), "replayed whole");
-    let listed = stack.get("/opportunities?limit=100", ISV).await.body["items"].as_array().map(Vec::len);
+    // Counted in the ISV's index rather than listed: the emulator takes seconds to read items this large.
+    let store = &stack.running.gateway.app.store;
+    let counted = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .index_name("byIsv")
+        .key_condition_expression("gsi1pk = :isv AND begins_with(gsi1sk, :kind)")
+        .expression_attribute_values(":isv", aws_sdk_dynamodb::types::AttributeValue::S(format!("ISV#{ISV}")))
+        .expression_attribute_values(":kind", aws_sdk_dynamodb::types::AttributeValue::S("OPPORTUNITY#".into()))
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .expect("counted");
+    let listed = Some(counted.count as usize);
     assert_eq!(listed, Some(10), "created once");
 }

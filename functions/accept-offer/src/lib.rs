@@ -26,36 +26,41 @@ async fn accept(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErro
     req.empty_body()?;
     let id = path_id(req, "id", IdKind::Offer, "offer")?;
     let agreement_id = app.new_id(IdKind::Agreement);
-    let (body, event) = until_committed(|| async {
+    let body = until_committed(|| async {
         let read = app.store.load::<Offer>(OFFER, id).await?.ok_or_else(|| ApiError::NotFound(format!("no offer {id}")))?;
         let now = app.now();
-        let (accepted, agreement) = read.value.accept(&req.caller, agreement_id.clone(), &app.config.fees, now)?;
+        let (accepted, mut agreement) = read.value.accept(&req.caller, agreement_id.clone(), &app.config.fees, now)?;
         let company = Some(accepted.buyer_company_name.clone());
-        let event = Event::for_agreement(EventType::OfferAccepted, &agreement, company, app.new_id(IdKind::Event), now, None);
-        let mut writes = vec![
-            Write::Replace(offer_item(&accepted, read.version + 1)?, read.version),
-            Write::Create(agreement_item(&agreement, 1)?),
-            Write::Create(event_item(&event)?),
-        ];
+        let mut event = Event::for_agreement(EventType::OfferAccepted, &mut agreement, company, app.new_id(IdKind::Event), now, None);
+        let mut writes =
+            vec![Write::Replace(offer_item(&accepted, read.version + 1)?, read.version), Write::Create(agreement_item(&agreement, 1)?)];
         if let Some(previous) = &agreement.previous_agreement_id {
-            writes.push(replace_previous(app, previous, &agreement, now).await?);
+            let (write, replaced) = replace_previous(app, previous, &agreement, now).await?;
+            writes.push(write);
+            event = event.ending(&replaced);
         }
+        writes.push(Write::Create(event_item(&event)?));
         let body = agreement.view(&req.caller, now);
         commit(app, req, writes, 201, &body).await?;
-        Ok((body, event))
+        Ok(body)
     })
     .await?;
-    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
     Ok((201, body))
 }
 
-/// The write that marks the agreement an amendment or renewal replaces, in the same transaction.
-async fn replace_previous(app: &App, id: &str, successor: &Agreement, now: chrono::DateTime<chrono::Utc>) -> Result<Write, Step> {
+/// The write that marks the agreement an amendment or renewal replaces, in the same transaction,
+/// and that agreement as it leaves it.
+async fn replace_previous(
+    app: &App,
+    id: &str,
+    successor: &Agreement,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Write, Agreement), Step> {
     let read = app
         .store
         .load::<Agreement>(AGREEMENT, id)
         .await?
         .ok_or_else(|| ApiError::Conflict(format!("agreement {id}, which this offer replaces, no longer exists")))?;
     let replaced = read.value.replace(successor, now)?;
-    Ok(Write::Replace(agreement_item(&replaced, read.version + 1)?, read.version))
+    Ok((Write::Replace(agreement_item(&replaced, read.version + 1)?, read.version), replaced))
 }

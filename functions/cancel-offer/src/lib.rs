@@ -24,18 +24,17 @@ pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2ht
 async fn cancel(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
     req.empty_body()?;
     let id = path_id(req, "id", IdKind::Offer, "offer")?;
-    let (body, event) = until_committed(|| async {
+    let body = until_committed(|| async {
         let read = app.store.load::<Offer>(OFFER, id).await?.ok_or_else(|| ApiError::NotFound(format!("no offer {id}")))?;
         let now = app.now();
-        let cancelled = read.value.cancel(&req.caller, now)?;
+        let mut cancelled = read.value.cancel(&req.caller, now)?;
         let reason = Some("the reseller cancelled the offer before the buyer accepted it".to_string());
-        let event = Event::for_offer(EventType::OfferCancelled, &cancelled, app.new_id(IdKind::Event), now, reason);
+        let event = Event::for_offer(EventType::OfferCancelled, &mut cancelled, app.new_id(IdKind::Event), now, reason);
         let writes = vec![Write::Replace(offer_item(&cancelled, read.version + 1)?, read.version), Write::Create(event_item(&event)?)];
         let body = cancelled.view(&req.caller, now);
         commit(app, req, writes, 200, &body).await?;
-        Ok((body, event))
+        Ok(body)
     })
     .await?;
-    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
     Ok((200, body))
 }

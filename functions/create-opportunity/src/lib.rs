@@ -82,9 +82,9 @@ async fn create_from(
     let ids = input.reseller_account_ids.iter().map(|_| app.new_id(IdKind::Opportunity)).collect();
     let ctx =
         CreateContext { isv, isv_account_id: &req.caller, resellers: &found_sellers, products: &found_products, now, opportunity_ids: ids };
-    let opportunities = create(input, ctx)?;
+    let mut opportunities = create(input, ctx)?;
     let events: Vec<Event> = opportunities
-        .iter()
+        .iter_mut()
         .map(|o| Event::for_opportunity(EventType::OpportunityCreated, o, app.new_id(IdKind::Event), now, None))
         .collect();
     let mut writes = Vec::with_capacity(opportunities.len() * 2);
@@ -96,6 +96,5 @@ async fn create_from(
     }
     let body = json!({ "items": opportunities.iter().map(|o| o.view(now)).collect::<Vec<_>>() });
     commit(app, req, writes, 201, &body).await?;
-    app.outbox.deliver(&app.store, &events, now).await;
     Ok((201, body))
 }

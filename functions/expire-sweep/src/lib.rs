@@ -1,4 +1,4 @@
-//! The scheduled sweep: expires what has fallen due and re-sends events SQS never got.
+//! The scheduled sweep: expires what has fallen due, each with its event.
 //!
 //! It reads only the sparse due index up to now, each of its partitions a page of keys at a time,
 //! then those items themselves. Each item is settled on its own, conditionally, so a sweep cut
@@ -12,7 +12,7 @@ use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_platform::store::{
     agreement_item, due_shards, event_item, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError, Versioned, Write,
-    AGREEMENT, EVENT, LEGACY_DUE_PARTITION, OFFER, OPPORTUNITY,
+    AGREEMENT, LEGACY_DUE_PARTITION, OFFER, OPPORTUNITY,
 };
 use cppo_platform::App;
 use serde::Serialize;
@@ -28,7 +28,6 @@ pub struct Expired {
 #[serde(rename_all = "camelCase")]
 pub struct SweepReport {
     pub expired: Expired,
-    pub events_resent: u64,
     pub items_read: u64,
     /// Items that could not be settled this time; each was logged and stays due.
     pub skipped: u64,
@@ -82,7 +81,6 @@ async fn settle(app: &App, item: Item, report: &mut SweepReport) -> Result<(), S
         OPPORTUNITY => expire_opportunity(app, parse_item(item)?).await.map(|hit| report.expired.opportunities += hit),
         OFFER => expire_offer(app, parse_item(item)?).await.map(|hit| report.expired.offers += hit),
         AGREEMENT => expire_agreement(app, parse_item(item)?).await.map(|hit| report.expired.agreements += hit),
-        EVENT => resend(app, &item).await.map(|hit| report.events_resent += hit),
         _ => Ok(()),
     };
     match outcome {
@@ -94,45 +92,29 @@ async fn settle(app: &App, item: Item, report: &mut SweepReport) -> Result<(), S
 
 async fn commit(app: &App, write: Write, event: Event) -> Result<u64, StoreError> {
     app.store.transact(vec![write, Write::Create(event_item(&event)?)]).await?;
-    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
     Ok(1)
 }
 
 async fn expire_opportunity(app: &App, read: Versioned<Opportunity>) -> Result<u64, StoreError> {
     let now = app.now();
-    let Some(expired) = read.value.expire(now) else { return Ok(0) };
+    let Some(mut expired) = read.value.expire(now) else { return Ok(0) };
     let reason = Some("its end date has passed; no new offers can be made from it".to_string());
-    let event = Event::for_opportunity(EventType::OpportunityExpired, &expired, app.new_id(IdKind::Event), now, reason);
+    let event = Event::for_opportunity(EventType::OpportunityExpired, &mut expired, app.new_id(IdKind::Event), now, reason);
     commit(app, opportunity_moved(&expired, OpportunityStatus::Active)?, event).await
 }
 
 async fn expire_offer(app: &App, read: Versioned<Offer>) -> Result<u64, StoreError> {
     let now = app.now();
-    let Some(expired) = read.value.expire(now) else { return Ok(0) };
+    let Some(mut expired) = read.value.expire(now) else { return Ok(0) };
     let reason = Some("the buyer did not accept it by its last day".to_string());
-    let event = Event::for_offer(EventType::OfferExpired, &expired, app.new_id(IdKind::Event), now, reason);
+    let event = Event::for_offer(EventType::OfferExpired, &mut expired, app.new_id(IdKind::Event), now, reason);
     commit(app, Write::Replace(offer_item(&expired, read.version + 1)?, read.version), event).await
 }
 
 async fn expire_agreement(app: &App, read: Versioned<Agreement>) -> Result<u64, StoreError> {
     let now = app.now();
-    let Some(expired) = read.value.expire(now) else { return Ok(0) };
+    let Some(mut expired) = read.value.expire(now) else { return Ok(0) };
     let reason = Some("its contract term has ended".to_string());
-    let event = Event::for_agreement(EventType::AgreementExpired, &expired, None, app.new_id(IdKind::Event), now, reason);
+    let event = Event::for_agreement(EventType::AgreementExpired, &mut expired, None, app.new_id(IdKind::Event), now, reason);
     commit(app, Write::Replace(agreement_item(&expired, read.version + 1)?, read.version), event).await
-}
-
-/// Sends an event whose first send failed. A failure here waits for the next sweep.
-async fn resend(app: &App, item: &Item) -> Result<u64, StoreError> {
-    let (Some(id), Some(body)) = (string_attr(item, "eventId"), string_attr(item, "body")) else { return Ok(0) };
-    // The index is eventually consistent; the item, read consistently, says whether it was sent.
-    if string_attr(item, "duePk").is_none() {
-        return Ok(0);
-    }
-    if let Err(error) = app.outbox.send(body).await {
-        tracing::warn!(event_id = id, %error, "re-send failed; the next sweep tries again");
-        return Ok(0);
-    }
-    app.store.mark_sent(id, app.now()).await?;
-    Ok(1)
 }

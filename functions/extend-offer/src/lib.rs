@@ -35,22 +35,21 @@ async fn extend_offer(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), A
         Some(id) => app.store.load::<Agreement>(AGREEMENT, id).await?.map(|a| a.value),
         None => None,
     };
-    let (body, event) = until_committed(|| async {
+    let body = until_committed(|| async {
         let read = app
             .store
             .load::<Opportunity>(OPPORTUNITY, opportunity_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("no opportunity {opportunity_id}")))?;
         let now = app.now();
-        let (opportunity, offer) = extend(&input, &req.caller, &read.value, replaces.as_ref(), offer_id.clone(), now)?;
-        let event = Event::for_offer(EventType::OfferExtended, &offer, app.new_id(IdKind::Event), now, None);
+        let (opportunity, mut offer) = extend(&input, &req.caller, &read.value, replaces.as_ref(), offer_id.clone(), now)?;
+        let event = Event::for_offer(EventType::OfferExtended, &mut offer, app.new_id(IdKind::Event), now, None);
         // The opportunity is counted in place: offers made at once from it never conflict.
         let writes = vec![opportunity_counted(&opportunity)?, Write::Create(offer_item(&offer, 1)?), Write::Create(event_item(&event)?)];
         let body = offer.view(&req.caller, now);
         commit(app, req, writes, 201, &body).await?;
-        Ok((body, event))
+        Ok(body)
     })
     .await?;
-    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
     Ok((201, body))
 }

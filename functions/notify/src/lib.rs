@@ -1,31 +1,66 @@
-//! notify: turns each event from the queue into the emails the contract lists, each sent once.
+//! notify: turns each event from the queue into the emails the contract lists, each sent once,
+//! and one deal's emails in the order of its events.
 //!
-//! Records are handled one by one; only those that failed are reported back, so SQS redelivers
-//! just them. Before sending, each (event, recipient group) is claimed for this attempt with a
-//! conditional put, so a redelivered message never sends an email that was sent. A claim another
-//! attempt still holds fails the record (SQS brings it back once that claim is stale), so no email
-//! is ever skipped for an attempt that died. The one duplicate left: an attempt that dies after
-//! SES accepted the message and before it recorded the send; that email goes out twice
-//! (at least once, never lost).
+//! A message is a stream record of an event item, as the pipe hands it on (or, replayed by hand,
+//! the event itself). Events are numbered within their deal, and the table says how far notify
+//! has got with each deal; an event handles first every event of its deal before it that is not
+//! handled yet, read from the table in order. So an event that arrives ahead of its predecessor
+//! (the pipe reads shards in parallel, and retries) never waits for it, and never overtakes it;
+//! one that arrives again finds its deal past it.
+//!
+//! Before sending, each (event, recipient group) is claimed for this attempt with a conditional
+//! put, so a redelivered message never sends an email that was sent. A claim another attempt still
+//! holds fails the record until that claim is stale, so no email is ever skipped for an attempt
+//! that died. The one duplicate left: an attempt that dies after SES accepted the message and
+//! before it recorded the send; that email goes out twice (at least once, never lost).
+//!
+//! A record that fails for an outside reason (SES or DynamoDB down or throttled, a claim held
+//! elsewhere) is hidden for a growing wait and retried for as long as the queue keeps it; one that
+//! is no event at all goes to the dead-letter queue after its fifth attempt.
 
 mod compose;
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use cppo_domain::event::Event;
 use cppo_domain::opportunity::Opportunity;
 use cppo_domain::seller::Seller;
 use cppo_platform::mailer::{Email, Mailer, MAX_RECIPIENTS};
+use cppo_platform::queue::{Queue, OWN_FAILURE_ATTEMPTS};
 use cppo_platform::store::{EmailClaim, StoreError};
 use cppo_platform::App;
+use serde_json::Value;
 
 pub use compose::{compose, Group};
 
-pub async fn handle(app: &App, event: SqsEvent) -> SqsBatchResponse {
+/// What notify runs with: the table, SES, and its queue's retries.
+pub struct Notifier {
+    pub app: App,
+    pub mailer: Mailer,
+    pub queue: Queue,
+}
+
+/// Why a record failed: something outside notify, which a later attempt may find mended, or the
+/// message itself, which no attempt will.
+#[derive(Debug)]
+enum Failure {
+    Outside(String),
+    Own(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        match e {
+            StoreError::Corrupt(_) => Failure::Own(e.to_string()),
+            _ => Failure::Outside(e.to_string()),
+        }
+    }
+}
+
+pub async fn handle(notifier: &Notifier, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
-        if let Err(error) = process(app, record.body.as_deref().unwrap_or_default()).await {
-            tracing::warn!(message_id = %id, %error, "record failed; SQS will redeliver it");
+        if !settle(notifier, &record).await {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
@@ -34,17 +69,88 @@ pub async fn handle(app: &App, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
-async fn process(app: &App, body: &str) -> Result<(), String> {
-    let event: Event = serde_json::from_str(body).map_err(|e| format!("not an event: {e}"))?;
-    let mailer = app.mailer.as_ref().ok_or("no sender configured")?;
+/// Handles one record; false when it stays queued for another attempt.
+async fn settle(notifier: &Notifier, record: &SqsMessage) -> bool {
+    let id = record.message_id.as_deref().unwrap_or_default();
+    let body = record.body.as_deref().unwrap_or_default();
+    let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+    match process(notifier, body).await {
+        Ok(()) => true,
+        Err(Failure::Own(error)) if receives >= OWN_FAILURE_ATTEMPTS => match notifier.queue.dead_letter(body).await {
+            Ok(()) => {
+                tracing::error!(message_id = id, receives, %error, "message cannot be handled; moved to the dead-letter queue");
+                true
+            }
+            Err(dlq) => {
+                tracing::error!(message_id = id, %error, %dlq, "message cannot be handled, nor moved to the dead-letter queue");
+                false
+            }
+        },
+        Err(Failure::Own(error)) => {
+            tracing::warn!(message_id = id, receives, %error, "message cannot be handled; it is tried again, then dead-lettered");
+            false
+        }
+        Err(Failure::Outside(error)) => {
+            match notifier.queue.retry_later(record.receipt_handle.as_deref().unwrap_or_default(), receives).await {
+                Ok(wait) => tracing::warn!(message_id = id, receives, wait, %error, "record failed; retried after the wait"),
+                Err(queue) => {
+                    tracing::warn!(message_id = id, receives, %error, %queue, "record failed; retried at the queue's own timeout")
+                }
+            }
+            false
+        }
+    }
+}
+
+/// The event a message carries: a stream record's new image, or an event as it is stored.
+fn event_of(body: &str) -> Result<Event, Failure> {
+    let value: Value = serde_json::from_str(body).map_err(|e| Failure::Own(format!("not JSON: {e}")))?;
+    let event = match value.pointer("/dynamodb/NewImage/body/S") {
+        Some(Value::String(stored)) => serde_json::from_str(stored),
+        _ => serde_json::from_value(value),
+    };
+    event.map_err(|e| Failure::Own(format!("not an event: {e}")))
+}
+
+async fn process(notifier: &Notifier, body: &str) -> Result<(), Failure> {
+    let event = event_of(body)?;
+    let store = &notifier.app.store;
+    if event.sequence == 0 {
+        return emails_of(notifier, &event).await;
+    }
+    let handled = store.deal_handled(&event.deal_id).await?;
+    if event.sequence <= handled {
+        tracing::info!(event_id = %event.event_id, deal = %event.deal_id, "event already handled");
+        return Ok(());
+    }
+    let mut own_seen = false;
+    for stored in store.deal_events(&event.deal_id, handled, event.sequence).await? {
+        let earlier = event_of(&stored)?;
+        own_seen |= earlier.event_id == event.event_id;
+        emails_of(notifier, &earlier).await?;
+        store.mark_handled(&earlier.deal_id, earlier.sequence, notifier.app.now()).await?;
+    }
+    // Gone from the table with its TTL (after 15 days): the message itself still says it all.
+    if !own_seen {
+        emails_of(notifier, &event).await?;
+        store.mark_handled(&event.deal_id, event.sequence, notifier.app.now()).await?;
+    }
+    Ok(())
+}
+
+/// Sends an event's emails, each once.
+async fn emails_of(notifier: &Notifier, event: &Event) -> Result<(), Failure> {
+    let app = &notifier.app;
     let reseller = event.event_type.audience().reseller.then_some(&event.reseller_account_id);
-    let (opportunity, reseller) = app.store.opportunity_and_seller(&event.opportunity_id, reseller).await.map_err(|e| e.to_string())?;
+    let (opportunity, reseller) = app.store.opportunity_and_seller(&event.opportunity_id, reseller).await?;
     let attempt = uuid::Uuid::new_v4().simple().to_string();
-    for (group, email) in emails(&event, opportunity.as_ref(), reseller.as_ref()) {
-        match app.store.claim_email(&event.event_id, &group, &attempt, app.now()).await.map_err(|e| e.to_string())? {
-            EmailClaim::Taken => send(app, mailer, &event, &group, &attempt, &email).await?,
+    for (group, email) in emails(event, opportunity.as_ref(), reseller.as_ref()) {
+        match app.store.claim_email(&event.event_id, &group, &attempt, app.now()).await? {
+            EmailClaim::Taken => send(app, &notifier.mailer, event, &group, &attempt, &email).await.map_err(Failure::Outside)?,
             EmailClaim::Sent => tracing::info!(event_id = %event.event_id, group, "email already sent for this event"),
-            EmailClaim::Busy => return Err(format!("another attempt is sending the {group} email; retrying once its claim is stale")),
+            EmailClaim::Busy => {
+                return Err(Failure::Outside(format!("another attempt is sending the {group} email; retrying once its claim is stale")))
+            }
         }
     }
     Ok(())

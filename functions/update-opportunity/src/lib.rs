@@ -49,18 +49,17 @@ async fn patch(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError
 async fn revoke(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
     req.empty_body()?;
     let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
-    let (body, event) = until_committed(|| async {
+    let body = until_committed(|| async {
         let read = load(app, req, id).await?;
         let now = app.now();
-        let next = read.value.revoke(&req.caller, now)?;
+        let mut next = read.value.revoke(&req.caller, now)?;
         let reason = Some("the ISV revoked the authorization; offers already made stay open".to_string());
-        let event = Event::for_opportunity(EventType::OpportunityRevoked, &next, app.new_id(IdKind::Event), now, reason);
+        let event = Event::for_opportunity(EventType::OpportunityRevoked, &mut next, app.new_id(IdKind::Event), now, reason);
         let writes = vec![opportunity_moved(&next, OpportunityStatus::Active)?, Write::Create(event_item(&event)?)];
         let body = next.view(now);
         commit(app, req, writes, 200, &body).await?;
-        Ok((body, event))
+        Ok(body)
     })
     .await?;
-    app.outbox.deliver(&app.store, std::slice::from_ref(&event), app.now()).await;
     Ok((200, body))
 }

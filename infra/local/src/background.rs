@@ -1,5 +1,6 @@
-//! What AWS does around the functions: the SQS event source feeding notify, and the schedule
-//! running the sweep. Also the synchronous drain behind `POST /_local/drain`.
+//! What AWS does around the functions: the pipes carrying the table's stream (`relay.rs`), the SQS
+//! event source feeding notify, and the schedule running the sweep. Also the synchronous drain
+//! behind `POST /_local/drain`.
 
 use crate::Gateway;
 use aws_lambda_events::sqs::SqsEvent;
@@ -13,10 +14,28 @@ use tokio::task::JoinHandle;
 /// Locally a failed message is visible again this soon; the deployed queue uses its own timeout.
 const LOCAL_VISIBILITY_SECONDS: i32 = 2;
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often the relay looks at the stream when it is idle, and its longest wait after a target
+/// refused (a pipe backs off likewise).
+const RELAY_EVERY: Duration = Duration::from_millis(100);
+const RELAY_BACKOFF_LIMIT: Duration = Duration::from_secs(5);
 
 pub fn spawn(gateway: Arc<Gateway>) -> Vec<JoinHandle<()>> {
     let poller = gateway.clone();
+    let relay = gateway.clone();
     vec![
+        tokio::spawn(async move {
+            let mut wait = RELAY_EVERY;
+            loop {
+                tokio::time::sleep(wait).await;
+                wait = match relay.relay.catch_up().await {
+                    Ok(_) => RELAY_EVERY,
+                    Err(error) => {
+                        tracing::warn!(%error, "the stream relay could not deliver; it tries again");
+                        (wait * 2).min(RELAY_BACKOFF_LIMIT)
+                    }
+                };
+            }
+        }),
         tokio::spawn(async move {
             loop {
                 // No long poll: the emulator serves one request at a time and would stall meanwhile.
@@ -117,9 +136,14 @@ fn record(gateway: &Gateway, m: &Message) -> serde_json::Value {
     })
 }
 
-/// Waits for any background delivery in flight, then delivers until no message is visible, the
-/// poller held off meanwhile. A message that fails is not retried by the same drain.
+/// Carries the stream to the queue and the bus, waits for any background delivery in flight, then
+/// delivers until no message is visible, the poller held off meanwhile. A message that fails is
+/// not retried by the same drain. A target that refuses (SQS down) leaves its records with the
+/// relay, for a later drain.
 pub async fn drain(gateway: &Gateway) -> Result<(u64, u64), String> {
+    if let Err(error) = gateway.relay.catch_up().await {
+        tracing::warn!(%error, "the stream relay could not deliver everything before the drain");
+    }
     let _deliveries = gateway.deliveries.lock().await;
     let mut failed_ids = HashSet::new();
     let (mut delivered, mut failed) = (0, 0);

@@ -47,6 +47,10 @@ pub enum Api {
     DynamoDb,
     Sqs,
     Ses,
+    /// DynamoDB Streams: the relay's reads of the table's stream.
+    Streams,
+    /// EventBridge: the relay's entries on the bus.
+    Events,
 }
 
 #[derive(Debug)]
@@ -75,6 +79,8 @@ impl Intercept for Recorder {
             Api::DynamoDb => dynamodb_calls(target, body),
             Api::Sqs => sqs_calls(target, body),
             Api::Ses => ses_calls(body),
+            Api::Streams => stream_calls(target, body),
+            Api::Events => bus_calls(target, body),
         };
         self.log.record(self.function, calls);
         Ok(())
@@ -91,6 +97,10 @@ pub fn queue_arn(queue: &str) -> String {
 
 pub fn identity_arn(identity: &str) -> String {
     format!("arn:aws:ses:{REGION}:{ACCOUNT}:identity/{identity}")
+}
+
+pub fn bus_arn(bus: &str) -> String {
+    format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}")
 }
 
 fn operation(target: &str) -> &str {
@@ -136,6 +146,21 @@ fn sqs_calls(target: &str, body: &[u8]) -> Vec<(String, String)> {
     let json: Value = serde_json::from_slice(body).unwrap_or_default();
     let queue = json["QueueUrl"].as_str().and_then(|url| url.rsplit('/').next()).unwrap_or_default();
     vec![(format!("sqs:{}", operation(target)), queue_arn(queue))]
+}
+
+/// A stream call names its stream, or a shard iterator that begins with the stream's ARN (in AWS
+/// and in the emulator: `<stream ARN>|1|<position>`); IAM authorizes all four on the stream.
+fn stream_calls(target: &str, body: &[u8]) -> Vec<(String, String)> {
+    let json: Value = serde_json::from_slice(body).unwrap_or_default();
+    let named = json["StreamArn"].as_str().or_else(|| json["ShardIterator"].as_str().and_then(|i| i.split('|').next()));
+    vec![(format!("dynamodb:{}", operation(target)), named.unwrap_or("*").to_string())]
+}
+
+/// `PutEvents` is authorized on each bus its entries name.
+fn bus_calls(target: &str, body: &[u8]) -> Vec<(String, String)> {
+    let json: Value = serde_json::from_slice(body).unwrap_or_default();
+    let buses: BTreeSet<&str> = json["Entries"].as_array().into_iter().flatten().filter_map(|e| e["EventBusName"].as_str()).collect();
+    buses.into_iter().map(|bus| (format!("events:{}", operation(target)), bus_arn(bus))).collect()
 }
 
 /// SES speaks the query protocol: `Action=SendEmail&Source=...`.

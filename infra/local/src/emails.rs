@@ -83,31 +83,31 @@ async fn send_times(gateway: &Gateway) -> Result<HashMap<String, String>, String
     }
 }
 
-/// Pages the emails as the API pages its lists: a token signed as theirs (`cppo_platform::token`,
-/// with the gateway's token key), so one this list did not issue is refused.
-pub fn page(items: Vec<Value>, limit: usize, token: Option<&str>, key: &[u8]) -> Result<Value, String> {
+/// Pages a local list (the emails, the bus's events) as the API pages its lists: a token signed
+/// as theirs (`cppo_platform::token`, with the gateway's token key) for its route, so one this list
+/// did not issue is refused.
+pub fn page(items: Vec<Value>, limit: usize, token: Option<&str>, route: &str, key: &[u8]) -> Result<Value, String> {
+    let binding = Binding { caller: "", route, query: "" };
     let offset = match token {
         None => 0,
-        Some(t) => opened(t, key).ok_or("nextToken is not one this list issued")?,
+        Some(t) => opened(t, &binding, key).ok_or("nextToken is not one this list issued")?,
     };
     let end = offset.saturating_add(limit).min(items.len());
     let slice = items.get(offset.min(items.len())..end).unwrap_or_default().to_vec();
     let mut body = json!({ "items": slice });
     if end < items.len() {
-        body["nextToken"] = Value::String(sealed(end, key).ok_or("the token key is unusable")?);
+        body["nextToken"] = Value::String(sealed(end, &binding, key).ok_or("the token key is unusable")?);
     }
     Ok(body)
 }
 
-/// The emails list's tokens: bound to its route, with no caller (the route takes none).
-const BINDING: Binding<'static> = Binding { caller: "", route: "GET /_local/emails", query: "" };
-
-fn sealed(offset: usize, key: &[u8]) -> Option<String> {
-    token::sign(key, &BINDING, format!("emails:{offset}").as_bytes())
+/// A local list's tokens are bound to its route, with no caller (the routes take none).
+fn sealed(offset: usize, binding: &Binding<'_>, key: &[u8]) -> Option<String> {
+    token::sign(key, binding, format!("offset:{offset}").as_bytes())
 }
 
-fn opened(token: &str, key: &[u8]) -> Option<usize> {
-    String::from_utf8(token::verify(key, &BINDING, token)?).ok()?.strip_prefix("emails:")?.parse().ok()
+fn opened(token: &str, binding: &Binding<'_>, key: &[u8]) -> Option<usize> {
+    String::from_utf8(token::verify(key, binding, token)?).ok()?.strip_prefix("offset:")?.parse().ok()
 }
 
 #[cfg(test)]
@@ -118,17 +118,19 @@ mod tests {
     #[test]
     fn a_page_token_is_signed_and_only_an_issued_one_opens() {
         let items: Vec<Value> = (0..5).map(|n| json!(n)).collect();
-        let first = page(items.clone(), 2, None, b"key").expect("a first page");
+        let route = "GET /_local/emails";
+        let first = page(items.clone(), 2, None, route, b"key").expect("a first page");
         let token = first["nextToken"].as_str().expect("a token").to_string();
         let (payload, tag) = token.split_once('.').expect("payload.signature");
         assert_eq!(tag.len(), 43, "a base64url HMAC-SHA256, as the API's list tokens");
-        assert_eq!(page(items.clone(), 2, Some(&token), b"key").expect("the next page")["items"], json!([2, 3]));
+        assert_eq!(page(items.clone(), 2, Some(&token), route, b"key").expect("the next page")["items"], json!([2, 3]));
+        assert!(page(items.clone(), 2, Some(&token), "GET /_local/events", b"key").is_err(), "another list's token");
         let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let edited = format!("{}.{tag}", engine.encode("emails:0"));
-        assert_ne!(engine.encode("emails:0"), payload);
+        let edited = format!("{}.{tag}", engine.encode("offset:0"));
+        assert_ne!(engine.encode("offset:0"), payload);
         for refused in [edited, "garbage".to_string(), token.clone()] {
             let key: &[u8] = if refused == token { b"another key" } else { b"key" };
-            assert!(page(items.clone(), 2, Some(&refused), key).is_err(), "{refused}");
+            assert!(page(items.clone(), 2, Some(&refused), route, key).is_err(), "{refused}");
         }
     }
 }

@@ -12,6 +12,9 @@
 //!   still finishes.
 //! - `crash-after-commit` (DynamoDB, once): the next transaction commits, and its answer is lost
 //!   as if the function had died right after it; then the state is `up` again.
+//!
+//! `{"relay": "shuffle"}` is not a service's state: it makes the stream relay (`relay.rs`) hand
+//! records on out of order and some twice, until `{"relay": "normal"}`.
 
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::config::interceptors::{
@@ -22,7 +25,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -91,6 +94,7 @@ pub struct Faults {
     refused: [AtomicU64; 3],
     /// The API requests whose first write `conflicts` has cancelled.
     conflicted: Mutex<HashSet<String>>,
+    relay_shuffled: AtomicBool,
 }
 
 impl Faults {
@@ -100,6 +104,14 @@ impl Faults {
 
     pub fn set(&self, service: Service, state: State) {
         self.slot(service).store(state as u8, Ordering::SeqCst);
+    }
+
+    pub fn shuffle_relay(&self, shuffled: bool) {
+        self.relay_shuffled.store(shuffled, Ordering::SeqCst);
+    }
+
+    pub fn relay_shuffled(&self) -> bool {
+        self.relay_shuffled.load(Ordering::SeqCst)
     }
 
     pub fn refused(&self, service: Service) -> u64 {

@@ -1,23 +1,28 @@
 //! The local gateway: the service's own Lambda handlers behind an HTTP server on loopback, fed
-//! API Gateway HTTP API (payload 2.0) events, with the authorizer, the SQS event source and the
-//! sweep schedule played locally against an AWS emulator.
+//! API Gateway HTTP API (payload 2.0) events, with the authorizer, the stream's pipes, the SQS
+//! event source and the sweep schedule played locally against an AWS emulator.
 
 pub mod answers;
 pub mod auth;
 pub mod background;
+pub mod bus;
 pub mod calls;
 pub mod emails;
 pub mod faults;
 pub mod functions;
 pub mod provision;
+pub mod relay;
 pub mod server;
 pub mod throttle;
 
 use cppo_domain::fees::FeeSchedule;
 use cppo_platform::clock::SettableClock;
-use cppo_platform::config::{fee_schedule, Config, FEE_SCHEDULE, SENDER_EMAIL, TOKEN_KEY};
+use cppo_platform::config::{fee_schedule, Config, RetrySchedule, FEE_SCHEDULE, SENDER_EMAIL, TOKEN_KEY};
+use cppo_platform::mailer::Mailer;
+use cppo_platform::queue::Queue;
 use cppo_platform::App;
 use faults::{Faults, Outage, Service};
+use fn_notify::Notifier;
 use provision::Names;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -42,7 +47,14 @@ pub const FUNCTIONS: &[&str] = &[
     "query",
     "expire-sweep",
     "notify",
+    "republish-events",
 ];
+
+/// The template's pipes the local relay plays, each with the role its calls are signed as.
+pub const PIPES: &[(&str, &str)] = &[("EventQueuePipe", "EventQueuePipeRole"), ("EventBusPipe", "EventBusPipeRole")];
+
+/// Locally a failed message is seen again within 2 seconds (the contract's local retries).
+const LOCAL_RETRY: RetrySchedule = RetrySchedule { first_seconds: 1, last_seconds: 2 };
 
 /// The access key ID, and secret, of a function's IAM user locally: `scripts/moto_server.py`
 /// makes the same.
@@ -95,6 +107,7 @@ impl LocalConfig {
                 table: var("CPPO_TABLE_NAME").unwrap_or_else(|| "cppo-local".into()),
                 queue: var("CPPO_QUEUE_NAME").unwrap_or_else(|| "cppo-local-events".into()),
                 dead_letter_queue: var("CPPO_DLQ_NAME").unwrap_or_else(|| "cppo-local-events-dlq".into()),
+                bus: var("CPPO_BUS_NAME").unwrap_or_else(|| "cppo-local-marketplace".into()),
                 sender: var("CPPO_SENDER_EMAIL").unwrap_or_else(|| "noreply@cppo.example".into()),
             },
             template: var("CPPO_TEMPLATE").unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
@@ -125,11 +138,18 @@ fn parameter_default(template: &serde_yaml::Value, name: &str) -> Result<u64, St
 pub struct Gateway {
     /// The stack's own clients (provisioning, tests' direct reads), signed as the local admin.
     pub app: App,
-    /// Each API function's, by binary name: its own clients, credentials and template environment.
+    /// Each API function's, by binary name: its own client, credentials and template environment.
     pub functions: HashMap<&'static str, App>,
-    /// The sweep's and notify's, likewise: what the schedule and the event source run.
+    /// The sweep's, notify's and republish-events', likewise: what the schedule, the event source
+    /// and an operator run.
     pub sweep: App,
-    pub notify: App,
+    pub notify: Notifier,
+    pub republish: App,
+    /// The template's pipes, from the table's stream to the queue and the bus.
+    pub relay: relay::Relay,
+    /// What `GET /_local/events` has read back from the bus so far.
+    pub published: tokio::sync::Mutex<Vec<serde_json::Value>>,
+    pub capture_queue_url: String,
     /// Every AWS call the functions made, for checking against their policies.
     pub calls: Arc<calls::CallLog>,
     pub clock: SettableClock,
@@ -144,6 +164,8 @@ pub struct Gateway {
     pub queue_url: String,
     pub dead_letter_queue_url: String,
     pub sqs: aws_sdk_sqs::Client,
+    /// The harness's own, outside the faults: the capture queue, a test's direct reads.
+    pub admin_sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_ses::Client,
     pub http: emails::MotoClient,
 }
@@ -186,34 +208,98 @@ pub async fn sdk_config(endpoint_url: &str) -> aws_config::SdkConfig {
         .await
 }
 
-/// A function's clients: signed with its own credentials, with the fault injection and the call
-/// recorder on each.
-fn function_clients(
-    sdk: &aws_config::SdkConfig,
+/// How a function's (or a pipe role's) clients are built: signed with its own credentials, with
+/// the call recorder and the fault injection on each.
+struct Signer<'a> {
+    sdk: &'a aws_config::SdkConfig,
     name: &'static str,
-    faults: &Arc<Faults>,
-    log: &Arc<calls::CallLog>,
-) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client, aws_sdk_ses::Client) {
-    let credentials = aws_sdk_dynamodb::config::SharedCredentialsProvider::new(function_credentials(name));
-    let record = |api| calls::Recorder { log: log.clone(), function: name, api };
-    let outage = |service| Outage { faults: faults.clone(), service };
-    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .credentials_provider(credentials.clone())
-        .interceptor(record(calls::Api::DynamoDb))
-        .interceptor(outage(Service::DynamoDb));
-    let sqs = aws_sdk_sqs::config::Builder::from(sdk)
-        .credentials_provider(credentials.clone())
-        .interceptor(record(calls::Api::Sqs))
-        .interceptor(outage(Service::Sqs));
-    let ses = aws_sdk_ses::config::Builder::from(sdk)
-        .credentials_provider(credentials)
-        .interceptor(record(calls::Api::Ses))
-        .interceptor(outage(Service::Ses));
-    (
-        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
-        aws_sdk_sqs::Client::from_conf(sqs.build()),
-        aws_sdk_ses::Client::from_conf(ses.build()),
-    )
+    faults: &'a Arc<Faults>,
+    log: &'a Arc<calls::CallLog>,
+}
+
+impl Signer<'_> {
+    fn credentials(&self) -> aws_sdk_dynamodb::config::SharedCredentialsProvider {
+        aws_sdk_dynamodb::config::SharedCredentialsProvider::new(function_credentials(self.name))
+    }
+
+    fn record(&self, api: calls::Api) -> calls::Recorder {
+        calls::Recorder { log: self.log.clone(), function: self.name, api }
+    }
+
+    fn outage(&self, service: Service) -> Outage {
+        Outage { faults: self.faults.clone(), service }
+    }
+
+    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::config::Builder::from(self.sdk)
+            .credentials_provider(self.credentials())
+            .interceptor(self.record(calls::Api::DynamoDb))
+            .interceptor(self.outage(Service::DynamoDb));
+        aws_sdk_dynamodb::Client::from_conf(config.build())
+    }
+
+    fn sqs(&self) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::config::Builder::from(self.sdk)
+            .credentials_provider(self.credentials())
+            .interceptor(self.record(calls::Api::Sqs))
+            .interceptor(self.outage(Service::Sqs));
+        aws_sdk_sqs::Client::from_conf(config.build())
+    }
+
+    fn ses(&self) -> aws_sdk_ses::Client {
+        let config = aws_sdk_ses::config::Builder::from(self.sdk)
+            .credentials_provider(self.credentials())
+            .interceptor(self.record(calls::Api::Ses))
+            .interceptor(self.outage(Service::Ses));
+        aws_sdk_ses::Client::from_conf(config.build())
+    }
+
+    fn streams(&self) -> aws_sdk_dynamodbstreams::Client {
+        let config = aws_sdk_dynamodbstreams::config::Builder::from(self.sdk)
+            .credentials_provider(self.credentials())
+            .interceptor(self.record(calls::Api::Streams));
+        aws_sdk_dynamodbstreams::Client::from_conf(config.build())
+    }
+
+    fn events(&self) -> aws_sdk_eventbridge::Client {
+        let config = aws_sdk_eventbridge::config::Builder::from(self.sdk)
+            .credentials_provider(self.credentials())
+            .interceptor(self.record(calls::Api::Events));
+        aws_sdk_eventbridge::Client::from_conf(config.build())
+    }
+}
+
+/// The filter the template gives a pipe: what its relay lets through.
+fn pipe_filter(template: &serde_yaml::Value, pipe: &str) -> Result<serde_json::Value, String> {
+    let pattern = template["Resources"][pipe]["Properties"]["SourceParameters"]["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .ok_or(format!("the template's {pipe} has no filter pattern"))?;
+    serde_json::from_str(pattern).map_err(|e| format!("the template's {pipe} filter: {e}"))
+}
+
+/// The relay: one pipe per template pipe, each signed as its role.
+fn relay(
+    sdk: &aws_config::SdkConfig,
+    template: &serde_yaml::Value,
+    shared: (&Arc<Faults>, &Arc<calls::CallLog>),
+    ends: relay::Ends,
+) -> Result<relay::Relay, String> {
+    let (faults, log) = shared;
+    let mut pipes = Vec::new();
+    for (pipe, role) in PIPES {
+        let signer = Signer { sdk, name: role, faults, log };
+        let target = match *pipe {
+            "EventQueuePipe" => relay::Target::Queue { client: signer.sqs(), url: ends.queue_url.clone() },
+            _ => {
+                let source = template["Resources"][pipe]["Properties"]["TargetParameters"]["EventBridgeEventBusParameters"]["Source"]
+                    .as_str()
+                    .ok_or(format!("the template's {pipe} names no source"))?;
+                relay::Target::Bus { client: signer.events(), name: ends.bus.clone(), source: source.to_string() }
+            }
+        };
+        pipes.push(relay::Pipe::new(pipe, signer.streams(), pipe_filter(template, pipe)?, target));
+    }
+    Ok(relay::Relay::new(ends.stream_arn, pipes, faults.clone()))
 }
 
 /// Provisions the stack from the template, then serves on `listener`.
@@ -232,7 +318,9 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
     let clock = SettableClock::default();
     let app_config = Config {
         table_name: config.names.table.clone(),
-        queue_url: provisioned.queue_url.clone(),
+        queue_url: Some(provisioned.queue_url.clone()),
+        dead_letter_queue_url: Some(provisioned.dead_letter_queue_url.clone()),
+        retry: LOCAL_RETRY,
         account_claim: config.account_claim.clone(),
         sender_email: Some(config.names.sender.clone()),
         fees: config.fees.clone(),
@@ -252,17 +340,27 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
             token_key: app_config.token_key.clone().filter(|_| variables.iter().any(|v| v == TOKEN_KEY)),
             ..app_config.clone()
         };
-        let clients = function_clients(&sdk, name, &faults, &log);
-        functions.insert(*name, App::with_clients(clients, function_config, Arc::new(clock.clone())));
+        let signer = Signer { sdk: &sdk, name, faults: &faults, log: &log };
+        functions.insert(*name, (App::with_client(signer.dynamodb(), function_config, Arc::new(clock.clone())), signer));
     }
     let mut take = |name: &str| functions.remove(name).ok_or(format!("the gateway runs no {name}"));
-    let (sweep, notify) = (take("expire-sweep")?, take("notify")?);
-    let admin = (aws_sdk_dynamodb::Client::new(&sdk), sqs.clone(), aws_sdk_ses::Client::new(&sdk));
+    let (sweep, republish, (notify_app, signer)) = (take("expire-sweep")?.0, take("republish-events")?.0, take("notify")?);
+    let notify = Notifier {
+        mailer: Mailer::new(signer.ses(), notify_app.config.require_sender().map_err(|e| e.to_string())?),
+        queue: Queue::new(signer.sqs(), &provisioned.queue_url, &provisioned.dead_letter_queue_url, LOCAL_RETRY),
+        app: notify_app,
+    };
+    let ends = relay::Ends { stream_arn: provisioned.stream_arn, queue_url: provisioned.queue_url.clone(), bus: config.names.bus.clone() };
+    let relay = relay(&sdk, &template, (&faults, &log), ends)?;
     let gateway = Arc::new(Gateway {
-        app: App::with_clients(admin, app_config, Arc::new(clock.clone())),
-        functions,
+        app: App::with_client(aws_sdk_dynamodb::Client::new(&sdk), app_config, Arc::new(clock.clone())),
+        functions: functions.into_iter().map(|(name, (app, _))| (name, app)).collect(),
         sweep,
         notify,
+        republish,
+        relay,
+        published: tokio::sync::Mutex::new(Vec::new()),
+        capture_queue_url: provisioned.capture_queue_url,
         calls: log,
         clock,
         faults,
@@ -271,6 +369,7 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
         queue_url: provisioned.queue_url,
         dead_letter_queue_url: provisioned.dead_letter_queue_url,
         sqs,
+        admin_sqs: aws_sdk_sqs::Client::new(&sdk),
         ses: aws_sdk_ses::Client::new(&sdk),
         http: emails::MotoClient::new(&config.endpoint_url),
         config,

@@ -1,9 +1,9 @@
-//! Creates the table, queues and sender identity from `infra/template.yaml`, so the local stack
-//! is built from the same definitions as the deployed one.
+//! Creates the table (with its stream), queues, bus and sender identity from `infra/template.yaml`,
+//! so the local stack is built from the same definitions as the deployed one.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
@@ -15,12 +15,28 @@ pub struct Names {
     pub table: String,
     pub queue: String,
     pub dead_letter_queue: String,
+    pub bus: String,
     pub sender: String,
+}
+
+impl Names {
+    /// Every name under one prefix, as the tests and the bench give each stack its own.
+    pub fn under(prefix: &str, sender: String) -> Names {
+        Names {
+            table: prefix.to_string(),
+            queue: format!("{prefix}-events"),
+            dead_letter_queue: format!("{prefix}-dlq"),
+            bus: format!("{prefix}-bus"),
+            sender,
+        }
+    }
 }
 
 pub struct Provisioned {
     pub queue_url: String,
     pub dead_letter_queue_url: String,
+    pub stream_arn: String,
+    pub capture_queue_url: String,
 }
 
 /// The template's resources of one CloudFormation type, by logical id.
@@ -74,15 +90,77 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
 }
 
 pub async fn provision(sdk: &aws_config::SdkConfig, template: &Value, names: &Names) -> Result<Provisioned, String> {
-    create_table(&aws_sdk_dynamodb::Client::new(sdk), template, &names.table).await?;
-    let (queue_url, dead_letter_queue_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), template, names).await?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    create_table(&dynamodb, template, &names.table).await?;
+    let stream_arn = dynamodb
+        .describe_table()
+        .table_name(&names.table)
+        .send()
+        .await
+        .map_err(|e| format!("describing {}: {}", names.table, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .ok_or("the table has no stream: the template's StreamSpecification is required")?;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let (queue_url, dead_letter_queue_url) = create_queues(&sqs, template, names).await?;
+    let capture_queue_url = create_bus(sdk, &sqs, template, &names.bus).await?;
     aws_sdk_ses::Client::new(sdk)
         .verify_email_identity()
         .email_address(&names.sender)
         .send()
         .await
         .map_err(|e| format!("verifying {}: {}", names.sender, aws_sdk_ses::error::DisplayErrorContext(&e)))?;
-    Ok(Provisioned { queue_url, dead_letter_queue_url })
+    Ok(Provisioned { queue_url, dead_letter_queue_url, stream_arn, capture_queue_url })
+}
+
+/// The template's bus, and the local capture rule and queue `GET /_local/events` reads.
+async fn create_bus(sdk: &aws_config::SdkConfig, sqs: &aws_sdk_sqs::Client, template: &Value, bus: &str) -> Result<String, String> {
+    if resources(template, "AWS::Events::EventBus").len() != 1 {
+        return Err("template: expected exactly one event bus".into());
+    }
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let failed = |what: &str, e: &dyn std::fmt::Display| format!("{what} on bus {bus}: {e}");
+    let created = events.create_event_bus().name(bus).send().await;
+    if let Err(e) = created {
+        if !e.as_service_error().is_some_and(|s| s.is_resource_already_exists_exception()) {
+            return Err(failed("creating", &aws_sdk_eventbridge::error::DisplayErrorContext(&e)));
+        }
+    }
+    let (rule, queue) = crate::bus::capture_names(bus);
+    let url = create_queue(sqs, &queue, &Value::Null, HashMap::new()).await?;
+    let arn = queue_arn(sqs, &url).await?;
+    let pattern = serde_json::json!({"source": [cppo_domain::marketplace::SOURCE]}).to_string();
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .send()
+        .await
+        .map_err(|e| failed("the capture rule", &aws_sdk_eventbridge::error::DisplayErrorContext(&e)))?;
+    let target = aws_sdk_eventbridge::types::Target::builder().id("capture").arn(arn).build().map_err(|e| e.to_string())?;
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| failed("the capture target", &aws_sdk_eventbridge::error::DisplayErrorContext(&e)))?;
+    Ok(url)
+}
+
+async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> Result<String, String> {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| format!("reading {url}'s ARN: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| format!("{url} has no ARN"))
 }
 
 async fn create_table(client: &aws_sdk_dynamodb::Client, template: &Value, name: &str) -> Result<(), String> {
@@ -109,9 +187,20 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, template: &Value, name:
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let stream = table
+        .get("StreamSpecification")
+        .map(|spec| {
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(text(spec, "StreamViewType")?))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .transpose()?;
     let created = client
         .create_table()
         .table_name(name)
+        .set_stream_specification(stream)
         .billing_mode(BillingMode::from(text(table, "BillingMode").unwrap_or("PAY_PER_REQUEST")))
         .set_attribute_definitions(Some(attributes))
         .set_key_schema(Some(key_schema(table)?))
@@ -147,16 +236,7 @@ async fn create_queues(client: &aws_sdk_sqs::Client, template: &Value, names: &N
         _ => return Err("template: EventQueue and EventDeadLetterQueue are required".into()),
     };
     let dlq_url = create_queue(client, &names.dead_letter_queue, dlq, HashMap::new()).await?;
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| format!("reading the DLQ's ARN: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .ok_or("the DLQ has no ARN")?;
+    let dlq_arn = queue_arn(client, &dlq_url).await?;
     let max_receives = queue
         .get("RedrivePolicy")
         .and_then(|r| r.get("maxReceiveCount"))

@@ -252,6 +252,7 @@ pub const LOCAL_ROUTES: &[(&str, &str)] = &[
     ("POST", "/_local/sweep"),
     ("POST", "/_local/drain"),
     ("GET", "/_local/emails"),
+    ("GET", "/_local/events"),
     ("POST", "/_local/faults"),
 ];
 
@@ -262,7 +263,7 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/_local/clock") => set_clock(gateway, &req.body),
         ("POST", "/_local/sweep") => match fn_expire_sweep::sweep(&gateway.sweep).await {
-            Ok(report) => json(200, json!({"expired": report.expired, "eventsResent": report.events_resent, "skipped": report.skipped})),
+            Ok(report) => json(200, json!({"expired": report.expired, "skipped": report.skipped})),
             Err(error) => {
                 tracing::error!(%error, "sweep failed");
                 ApiError::Internal.response()
@@ -276,19 +277,28 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
             }
         },
         ("GET", "/_local/emails") => list_emails(gateway, &req.query).await,
+        ("GET", "/_local/events") => list_events(gateway, &req.query).await,
         ("POST", "/_local/faults") => set_faults(gateway, &req.body),
         _ => answers::not_found(),
     }
 }
 
-/// `{"sqs"|"ses"|"dynamodb": "down"|"throttled"|"up", ...}`; answers the state of each and the
-/// attempts each has refused so far.
+/// `{"sqs"|"ses"|"dynamodb": "down"|"throttled"|"up", "relay": "shuffle"|"normal", ...}`;
+/// answers the state of each and the attempts each service has refused so far.
 fn set_faults(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
-    let usage =
-        "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\" (dynamodb also \"conflicts\" or \"crash-after-commit\")";
+    let usage = "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\" (dynamodb also \"conflicts\" or \"crash-after-commit\"), or relay to \"shuffle\" or \"normal\"";
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else { return local_error(usage) };
     let mut changes = Vec::new();
+    let mut relay = None;
     for (name, state) in &map {
+        if name == "relay" {
+            match state.as_str() {
+                Some("shuffle") => relay = Some(true),
+                Some("normal") => relay = Some(false),
+                _ => return local_error(usage),
+            }
+            continue;
+        }
         let service = Service::ALL.into_iter().find(|s| s.name() == name);
         match (service, state.as_str().and_then(State::parse)) {
             (Some(service), Some(state)) if state.applies_to(service) => changes.push((service, state)),
@@ -299,8 +309,13 @@ fn set_faults(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
         tracing::warn!(service = service.name(), state = state.name(), "local fault injection");
         gateway.faults.set(service, state);
     }
+    if let Some(shuffled) = relay {
+        tracing::warn!(shuffled, "local fault injection: the stream relay");
+        gateway.faults.shuffle_relay(shuffled);
+    }
     let mut answer: Map<String, Value> =
         Service::ALL.iter().map(|s| (s.name().to_string(), json!(gateway.faults.state(*s).name()))).collect();
+    answer.insert("relay".into(), json!(if gateway.faults.relay_shuffled() { "shuffle" } else { "normal" }));
     let refused: Map<String, Value> = Service::ALL.iter().map(|s| (s.name().to_string(), json!(gateway.faults.refused(*s)))).collect();
     answer.insert("refusedAttempts".into(), Value::Object(refused));
     json(200, Value::Object(answer))
@@ -323,19 +338,28 @@ fn set_clock(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
 }
 
 async fn list_emails(gateway: &Gateway, query: &str) -> ApiGatewayV2httpResponse {
+    paged(gateway, query, "GET /_local/emails", emails::sent(gateway).await).await
+}
+
+async fn list_events(gateway: &Gateway, query: &str) -> ApiGatewayV2httpResponse {
+    paged(gateway, query, "GET /_local/events", crate::bus::published(gateway).await).await
+}
+
+/// A local list, paged like the API's lists, or the reason it could not be read.
+async fn paged(gateway: &Gateway, query: &str, route: &'static str, items: Result<Vec<Value>, String>) -> ApiGatewayV2httpResponse {
     let param = |name: &str| query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| percent_decode(v));
     let limit = match cppo_platform::api::parse_limit(param("limit").as_deref()) {
         Ok(limit) => limit,
         Err(refused) => return refused.response(),
     };
-    let items = match emails::sent(gateway).await {
+    let items = match items {
         Ok(items) => items,
         Err(error) => {
-            tracing::error!(%error, "reading sent emails failed");
+            tracing::error!(%error, route, "reading the list failed");
             return ApiError::Internal.response();
         }
     };
-    match emails::page(items, limit, param("nextToken").as_deref(), gateway.config.token_key.as_bytes()) {
+    match emails::page(items, limit, param("nextToken").as_deref(), route, gateway.config.token_key.as_bytes()) {
         Ok(body) => json(200, body),
         Err(message) => ApiError::validation("nextToken", message).response(),
     }

@@ -58,6 +58,9 @@ pub struct Agreement {
     /// See `Offer::non_recurring`.
     #[serde(default)]
     pub non_recurring: bool,
+    /// The deal's events so far: the agreement carries the count on from its offer.
+    #[serde(default)]
+    pub event_count: u32,
 }
 
 impl Agreement {
@@ -110,7 +113,7 @@ impl Agreement {
         if self.party(caller) == Some(Party::Buyer) {
             return self.buyer_view(status);
         }
-        crate::view::with_status(self, status, &["nonRecurring"])
+        crate::view::with_status(self, status, &["nonRecurring", "eventCount"])
     }
 
     fn buyer_view(&self, status: &str) -> Value {

@@ -1,7 +1,13 @@
 //! The events each transition emits, written in the same transaction as the change.
+//!
+//! Each event belongs to a deal: an offer and what follows from it (its agreement, and later its
+//! invoices and cancellation), or an opportunity's own life. Within its deal an event has the next
+//! number of the aggregate that carries the deal (the opportunity; the offer until acceptance,
+//! then its agreement), so whatever reads events knows their order whatever the transport did.
 
 use crate::agreement::Agreement;
 use crate::ids::AccountId;
+use crate::marketplace::{self, MarketplaceEntry};
 use crate::money::Currency;
 use crate::offer::Offer;
 use crate::opportunity::Opportunity;
@@ -96,6 +102,12 @@ pub enum EventDetail {
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub event_id: String,
+    /// The deal the event belongs to: an offer id, or an opportunity id for its own events.
+    #[serde(default)]
+    pub deal_id: String,
+    /// Its number within the deal, from 1; 0 for an event written before deals were numbered.
+    #[serde(default)]
+    pub sequence: u32,
     #[serde(rename = "type")]
     pub event_type: EventType,
     pub occurred_at: DateTime<Utc>,
@@ -107,11 +119,31 @@ pub struct Event {
     pub isv_account_id: AccountId,
     pub reseller_account_id: AccountId,
     pub detail: EventDetail,
+    /// What it puts on the EventBridge bus; stored beside the event, not in its body.
+    #[serde(skip)]
+    pub marketplace: Vec<MarketplaceEntry>,
 }
 
 impl Event {
-    pub fn for_opportunity(event_type: EventType, o: &Opportunity, event_id: String, now: DateTime<Utc>, reason: Option<String>) -> Event {
+    /// The opportunity's next event; it counts it.
+    pub fn for_opportunity(
+        event_type: EventType,
+        o: &mut Opportunity,
+        event_id: String,
+        now: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Event {
+        o.event_count += 1;
+        let what = match event_type {
+            EventType::OpportunityExpired => "Expired",
+            EventType::OpportunityRevoked => "Restricted",
+            _ => "Created",
+        };
+        let entries = vec![marketplace::resale_authorization(o, what, reason.as_deref(), &event_id, now)];
         Event {
+            deal_id: o.opportunity_id.clone(),
+            sequence: o.event_count,
+            marketplace: entries,
             event_id,
             event_type,
             occurred_at: now,
@@ -130,8 +162,18 @@ impl Event {
         }
     }
 
-    pub fn for_offer(event_type: EventType, o: &Offer, event_id: String, now: DateTime<Utc>, reason: Option<String>) -> Event {
+    /// The offer's next event, while the offer carries its deal; it counts it.
+    pub fn for_offer(event_type: EventType, o: &mut Offer, event_id: String, now: DateTime<Utc>, reason: Option<String>) -> Event {
+        o.event_count += 1;
+        let entry = match event_type {
+            EventType::OfferExtended => marketplace::offer_released(o, &event_id, now),
+            EventType::OfferExpired => marketplace::offer_ended(o, "Offer Expired", reason.as_deref(), &event_id, now),
+            _ => marketplace::offer_ended(o, "Offer Cancelled", reason.as_deref(), &event_id, now),
+        };
         Event {
+            deal_id: o.offer_id.clone(),
+            sequence: o.event_count,
+            marketplace: vec![entry],
             event_id,
             event_type,
             occurred_at: now,
@@ -152,15 +194,24 @@ impl Event {
         }
     }
 
+    /// The agreement's next event: its deal is its offer's, and it carries the count on.
     pub fn for_agreement(
         event_type: EventType,
-        a: &Agreement,
+        a: &mut Agreement,
         buyer_company_name: Option<String>,
         event_id: String,
         now: DateTime<Utc>,
         reason: Option<String>,
     ) -> Event {
+        a.event_count += 1;
+        let entries = match event_type {
+            EventType::OfferAccepted => marketplace::agreement_created(a, &event_id, now),
+            _ => marketplace::agreement_ended(a, &event_id, now),
+        };
         Event {
+            deal_id: a.offer_id.clone(),
+            sequence: a.event_count,
+            marketplace: entries,
             event_id,
             event_type,
             occurred_at: now,
@@ -178,5 +229,14 @@ impl Event {
                 reason,
             },
         }
+    }
+}
+
+impl Event {
+    /// Also tells the bus that `replaced` ended: an amendment's acceptance ends the agreement it
+    /// replaces, a fact of the new deal's event (the old deal has no email for it).
+    pub fn ending(mut self, replaced: &Agreement) -> Event {
+        self.marketplace.extend(marketplace::agreement_ended(replaced, &self.event_id, self.occurred_at));
+        self
     }
 }

@@ -12,6 +12,7 @@ pub mod event;
 pub mod fees;
 pub mod ids;
 pub mod legal;
+pub mod marketplace;
 pub mod money;
 pub mod offer;
 pub mod opportunity;

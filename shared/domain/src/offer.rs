@@ -81,6 +81,10 @@ pub struct Offer {
     /// customer, not the reseller, as the ISV's buyer of record.
     #[serde(default)]
     pub non_recurring: bool,
+    /// The events this deal has written so far, while the offer carries it (until acceptance):
+    /// each event is numbered within its deal, so notify hands them on in order.
+    #[serde(default)]
+    pub event_count: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -137,6 +141,7 @@ pub fn extend(
         replaces_agreement_id,
         pricing,
         non_recurring: opportunity.duration.single_use() && !opportunity.buyer_account_ids.is_empty(),
+        event_count: 0,
         created_at: now,
         updated_at: now,
     };
@@ -312,6 +317,7 @@ impl Offer {
             previous_agreement_id: self.replaces_agreement_id.clone(),
             pricing: self.pricing.clone(),
             non_recurring: self.non_recurring,
+            event_count: self.event_count,
             disbursement: disburse(&self.pricing, self.currency, basis, fees),
         };
         Ok((Offer { state: OfferStatus::Accepted, updated_at: now, ..self.clone() }, agreement))
@@ -323,7 +329,7 @@ impl Offer {
         if self.party(caller) == Some(Party::Buyer) {
             return serde_json::to_value(BuyerOfferView::of(self, status)).unwrap_or(Value::Null);
         }
-        crate::view::with_status(self, status, &["productTitle", "productType", "nonRecurring"])
+        crate::view::with_status(self, status, &["productTitle", "productType", "nonRecurring", "eventCount"])
     }
 }
 

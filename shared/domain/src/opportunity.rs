@@ -112,6 +112,9 @@ pub struct Opportunity {
     /// The stored state; `status(now)` is what callers see.
     pub state: OpportunityStatus,
     pub offers_created: u64,
+    /// The events of the authorization itself so far (created, expired, revoked), numbered in order.
+    #[serde(default)]
+    pub event_count: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -178,6 +181,7 @@ pub fn create(input: CreateOpportunityInput, ctx: CreateContext<'_>) -> DomainRe
             notification_emails: input.notification_emails.clone(),
             state: OpportunityStatus::Active,
             offers_created: 0,
+            event_count: 0,
             created_at: ctx.now,
             updated_at: ctx.now,
         })
@@ -381,7 +385,7 @@ impl Opportunity {
 
     /// The API's shape: the stored state replaced by the status at `now`.
     pub fn view(&self, now: DateTime<Utc>) -> Value {
-        crate::view::with_status(self, self.status(now).as_str(), &[])
+        crate::view::with_status(self, self.status(now).as_str(), &["eventCount"])
     }
 
     /// The create body that would make this opportunity again: what a clone starts from.

@@ -1,9 +1,9 @@
-//! What every function builds once at init: clients, configuration, the clock.
+//! What every function builds once at init: its DynamoDB store, configuration, the clock. Every
+//! function reads and writes the table and nothing else, but notify, which also builds its SES
+//! and SQS clients (`fn_notify`): a binary links only the clients it constructs.
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::mailer::Mailer;
-use crate::outbox::Outbox;
 use crate::store::Store;
 use aws_config::SdkConfig;
 use std::sync::Arc;
@@ -41,43 +41,31 @@ pub fn sdk_loader() -> aws_config::ConfigLoader {
 pub struct App {
     pub config: Config,
     pub store: Store,
-    pub outbox: Outbox,
     pub clock: SharedClock,
-    /// Present when a sender is configured: notify's alone.
-    pub mailer: Option<Mailer>,
 }
 
 impl App {
     pub fn new(sdk: &SdkConfig, config: Config, clock: SharedClock) -> App {
-        let clients = (aws_sdk_dynamodb::Client::new(sdk), aws_sdk_sqs::Client::new(sdk), aws_sdk_ses::Client::new(sdk));
-        App::with_clients(clients, config, clock)
+        App::with_client(aws_sdk_dynamodb::Client::new(sdk), config, clock)
     }
 
-    /// With clients built elsewhere: the local gateway's carry its fault-injection interceptor.
-    pub fn with_clients(
-        clients: (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client, aws_sdk_ses::Client),
-        config: Config,
-        clock: SharedClock,
-    ) -> App {
-        let (dynamodb, sqs, ses) = clients;
-        App {
-            store: Store::new(dynamodb, config.table_name.clone()),
-            outbox: Outbox::new(sqs, config.queue_url.clone()),
-            mailer: config.sender_email.as_ref().map(|sender| Mailer::new(ses, sender)),
-            config,
-            clock,
-        }
+    /// With a client built elsewhere: the local gateway's carry its fault-injection interceptor.
+    pub fn with_client(dynamodb: aws_sdk_dynamodb::Client, config: Config, clock: SharedClock) -> App {
+        App { store: Store::new(dynamodb, config.table_name.clone()), config, clock }
     }
 
-    /// Reads the environment and builds the clients: the start of every Lambda's `main`.
+    /// Reads the environment and builds the store: the start of every Lambda's `main`.
     pub async fn from_env() -> Result<App, ConfigError> {
-        let config = Config::from_env()?;
-        let sdk = sdk_loader().load().await;
-        let app = App::new(&sdk, config, Arc::new(SystemClock));
+        Ok(App::from_sdk(Config::from_env()?, &sdk_loader().load().await).await)
+    }
+
+    /// The app over an SDK configuration already loaded (notify builds its other clients from it).
+    pub async fn from_sdk(config: Config, sdk: &SdkConfig) -> App {
+        let app = App::new(sdk, config, Arc::new(SystemClock));
         if warm_up_pays(sdk.endpoint_url()) {
             app.warm_up().await;
         }
-        Ok(app)
+        app
     }
 
     /// Opens the DynamoDB connection, every request's first call, before the first request.

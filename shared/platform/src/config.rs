@@ -14,8 +14,11 @@ pub struct ConfigError {
 pub struct Config {
     /// The one DynamoDB table.
     pub table_name: String,
-    /// The events queue notify consumes.
-    pub queue_url: String,
+    /// The events queue notify consumes, and its dead-letter queue: notify's alone.
+    pub queue_url: Option<String>,
+    pub dead_letter_queue_url: Option<String>,
+    /// When notify tries a failed event again.
+    pub retry: RetrySchedule,
     /// The JWT claim that carries the caller's AWS account ID.
     pub account_claim: String,
     /// The verified SES identity email is sent from; only notify needs it.
@@ -28,6 +31,7 @@ pub struct Config {
 
 pub const TABLE_NAME: &str = "CPPO_TABLE_NAME";
 pub const QUEUE_URL: &str = "CPPO_QUEUE_URL";
+pub const DEAD_LETTER_QUEUE_URL: &str = "CPPO_DEAD_LETTER_QUEUE_URL";
 pub const ACCOUNT_CLAIM: &str = "CPPO_ACCOUNT_CLAIM";
 pub const SENDER_EMAIL: &str = "CPPO_SENDER_EMAIL";
 pub const REGION: &str = "AWS_REGION";
@@ -37,9 +41,34 @@ pub const TOKEN_KEY: &str = "CPPO_TOKEN_KEY";
 pub const FEE_SCHEDULE: &str = "CPPO_FEE_SCHEDULE";
 /// Every variable `Config::from_env` reads (AWS_REGION is Lambda's own); the SAM template is
 /// checked against these.
-pub const VARIABLES: &[&str] = &[TABLE_NAME, QUEUE_URL, ACCOUNT_CLAIM, SENDER_EMAIL, FEE_SCHEDULE, TOKEN_KEY];
-/// Those every function needs set; notify, which sends email, also needs SENDER_EMAIL.
-pub const REQUIRED: &[&str] = &[TABLE_NAME, QUEUE_URL];
+pub const VARIABLES: &[&str] = &[TABLE_NAME, QUEUE_URL, DEAD_LETTER_QUEUE_URL, ACCOUNT_CLAIM, SENDER_EMAIL, FEE_SCHEDULE, TOKEN_KEY];
+/// Those every function needs set; notify also needs its sender and its queues.
+pub const REQUIRED: &[&str] = &[TABLE_NAME];
+
+/// When a message notify could not handle for an outside reason (SES or DynamoDB down or
+/// throttled, another attempt holding its email) is seen again: after `first`, doubling with each
+/// receive, up to `last`. In AWS 30 s to 12 hours (SQS's longest visibility), so a message keeps
+/// being retried, never sooner than the last wait, for as long as the queue keeps it (14 days:
+/// about 40 receives); the local stack retries within 2 seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetrySchedule {
+    pub first_seconds: u32,
+    pub last_seconds: u32,
+}
+
+impl Default for RetrySchedule {
+    fn default() -> RetrySchedule {
+        RetrySchedule { first_seconds: 30, last_seconds: 43_200 }
+    }
+}
+
+impl RetrySchedule {
+    /// The wait before the next receive of a message received `receives` times so far.
+    pub fn after(&self, receives: u32) -> u32 {
+        let doublings = receives.saturating_sub(1).min(20);
+        self.first_seconds.saturating_mul(1 << doublings).min(self.last_seconds)
+    }
+}
 
 /// `CPPO_FEE_SCHEDULE`'s value: the contract's defaults when unset or blank, else its overrides.
 pub fn fee_schedule(raw: Option<&str>) -> Result<FeeSchedule, ConfigError> {
@@ -63,7 +92,9 @@ impl Config {
         required(REGION)?;
         Ok(Config {
             table_name: required(TABLE_NAME)?,
-            queue_url: required(QUEUE_URL)?,
+            queue_url: lookup(QUEUE_URL).filter(|v| !v.is_empty()),
+            dead_letter_queue_url: lookup(DEAD_LETTER_QUEUE_URL).filter(|v| !v.is_empty()),
+            retry: RetrySchedule::default(),
             account_claim: lookup(ACCOUNT_CLAIM).filter(|v| !v.is_empty()).unwrap_or_else(|| "account_id".into()),
             sender_email: lookup(SENDER_EMAIL).filter(|v| !v.is_empty()),
             fees: fee_schedule(lookup(FEE_SCHEDULE).as_deref())?,
@@ -77,6 +108,13 @@ impl Config {
     pub fn require_sender(&self) -> Result<&str, ConfigError> {
         self.sender_email.as_deref().ok_or(ConfigError { name: SENDER_EMAIL, problem: "is not set" })
     }
+
+    /// The queue and dead-letter queue notify steers its retries in.
+    pub fn require_queues(&self) -> Result<(&str, &str), ConfigError> {
+        let queue = self.queue_url.as_deref().ok_or(ConfigError { name: QUEUE_URL, problem: "is not set" })?;
+        let dead = self.dead_letter_queue_url.as_deref().ok_or(ConfigError { name: DEAD_LETTER_QUEUE_URL, problem: "is not set" })?;
+        Ok((queue, dead))
+    }
 }
 
 #[cfg(test)]
@@ -86,9 +124,12 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_named() {
-        let env: HashMap<&str, &str> = [(REGION, "us-east-1"), (TABLE_NAME, "t")].into();
+        let env: HashMap<&str, &str> = [(REGION, "us-east-1")].into();
         let err = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
-        assert_eq!(err.to_string(), "environment variable CPPO_QUEUE_URL is not set");
+        assert_eq!(err.to_string(), "environment variable CPPO_TABLE_NAME is not set");
+        let env: HashMap<&str, &str> = [(REGION, "us-east-1"), (TABLE_NAME, "t")].into();
+        let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(config.require_queues().unwrap_err().to_string(), "environment variable CPPO_QUEUE_URL is not set");
     }
 
     #[test]
@@ -98,6 +139,22 @@ mod tests {
         assert_eq!(config.account_claim, "account_id");
         assert!(config.require_sender().is_err());
         assert_eq!(config.fees, FeeSchedule::default());
+    }
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_the_last_wait_and_outlast_the_queue() {
+        let schedule = RetrySchedule::default();
+        let waits: Vec<u32> = (1..=12).map(|n| schedule.after(n)).collect();
+        assert_eq!(waits[..4], [30, 60, 120, 240]);
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(schedule.after(1000), 43_200, "never past SQS's longest visibility");
+        // 14 days of retention are spent in far fewer receives than the queue allows (1,000).
+        let mut spent = 0u64;
+        let receives = (1..).find(|n| {
+            spent += u64::from(schedule.after(*n));
+            spent >= 14 * 24 * 3600
+        });
+        assert!(receives.is_some_and(|n| n < 60), "{receives:?}");
     }
 
     #[test]

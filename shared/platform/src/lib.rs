@@ -1,5 +1,6 @@
-//! Adapters around the pure domain: typed configuration, the injected clock, the DynamoDB store,
-//! the SQS outbox, the SES mailer and the HTTP plumbing every API function shares.
+//! Adapters around the pure domain: typed configuration, the injected clock, the DynamoDB store
+//! and the HTTP plumbing every API function shares; notify's SES mailer and SQS retry schedule
+//! behind the `mailer` and `queue` features.
 
 pub mod api;
 pub mod app;
@@ -8,10 +9,13 @@ pub mod config;
 pub mod http;
 pub mod https;
 pub mod idempotent;
+#[cfg(feature = "mailer")]
 pub mod mailer;
-pub mod outbox;
+#[cfg(feature = "queue")]
+pub mod queue;
 pub mod routes;
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 pub mod token;
 

@@ -1,7 +1,7 @@
 //! A function's environment as the SAM template sets it, with a local stack's values.
 
 use cppo_platform::config::Config;
-use cppo_platform::config::{ACCOUNT_CLAIM, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY};
+use cppo_platform::config::{ACCOUNT_CLAIM, DEAD_LETTER_QUEUE_URL, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY};
 use serde_yaml::Value;
 
 pub const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
@@ -19,7 +19,8 @@ pub fn template_environment(template: &Value, function: &str, config: &Config) -
         .map(|name| {
             let value = match name.as_str() {
                 TABLE_NAME => config.table_name.clone(),
-                QUEUE_URL => config.queue_url.clone(),
+                QUEUE_URL => config.queue_url.clone().unwrap_or_default(),
+                DEAD_LETTER_QUEUE_URL => config.dead_letter_queue_url.clone().unwrap_or_default(),
                 ACCOUNT_CLAIM => config.account_claim.clone(),
                 FEE_SCHEDULE => String::new(),
                 SENDER_EMAIL => config.sender_email.clone().unwrap_or_default(),

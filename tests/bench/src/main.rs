@@ -110,7 +110,7 @@ async fn per_operation(stack: &Stack, cast: &Cast, results: &mut Results) -> Res
     }
     for event in cold::queued_events(stack, PASSES).await? {
         let event: SqsEvent = serde_json::from_value(event).map_err(|e| e.to_string())?;
-        let answer = stack.measure("notify", fn_notify::handle(&stack.app, event)).await;
+        let answer = stack.measure("notify", fn_notify::handle(&stack.notifier, event)).await;
         if !answer.batch_item_failures.is_empty() {
             return Err("notify failed a record".into());
         }

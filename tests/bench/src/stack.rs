@@ -5,7 +5,10 @@
 use crate::meter::{Meter, Service, Usage};
 use crate::stats::Samples;
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use cppo_platform::mailer::Mailer;
+use cppo_platform::queue::Queue;
 use cppo_platform::{routes, App};
+use fn_notify::Notifier;
 use local_gateway::provision::Names;
 use local_gateway::server::{api_gateway_event, LocalRequest};
 use local_gateway::{sdk_config, start, LocalConfig, Running, DEFAULT_TEMPLATE};
@@ -48,12 +51,7 @@ impl Moto {
 
 /// The local names of a stack's table, queues and sender, all under `prefix`.
 pub fn names(prefix: &str) -> Names {
-    Names {
-        table: prefix.to_string(),
-        queue: format!("{prefix}-events"),
-        dead_letter_queue: format!("{prefix}-dlq"),
-        sender: format!("noreply-{prefix}@cppo.example"),
-    }
+    Names::under(prefix, format!("noreply-{prefix}@cppo.example"))
 }
 
 pub fn local_config(moto: &str, names: Names, port: u16) -> LocalConfig {
@@ -87,8 +85,9 @@ pub struct Sample {
 
 pub struct Stack {
     pub running: Running,
-    /// The functions' `App`, its clients metered.
+    /// The functions' `App`, its client metered, and notify's, its clients metered too.
     pub app: App,
+    pub notifier: Notifier,
     pub meter: Meter,
     /// The same metered DynamoDB client, for what the benchmarks write and count themselves.
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -103,17 +102,23 @@ impl Stack {
         let running = start(local_config(moto, names(prefix), 0), listener).await?;
         let sdk = sdk_config(moto).await;
         let meter = Meter::default();
-        let clients = (
-            aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::DynamoDb)).build(),
-            ),
-            aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::Sqs)).build()),
-            aws_sdk_ses::Client::from_conf(aws_sdk_ses::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::Ses)).build()),
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::DynamoDb)).build(),
         );
-        let dynamodb = clients.0.clone();
+        let sqs =
+            aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::Sqs)).build());
+        let ses =
+            aws_sdk_ses::Client::from_conf(aws_sdk_ses::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::Ses)).build());
         let gateway = &running.gateway;
-        let app = App::with_clients(clients, gateway.app.config.clone(), Arc::new(gateway.clock.clone()));
-        Ok(Stack { running, app, meter, dynamodb, samples: Mutex::new(Samples::default()) })
+        let config = gateway.app.config.clone();
+        let app = App::with_client(dynamodb.clone(), config.clone(), Arc::new(gateway.clock.clone()));
+        let (queue, dead_letter) = config.require_queues().map_err(|e| e.to_string())?;
+        let notifier = Notifier {
+            mailer: Mailer::new(ses, config.require_sender().map_err(|e| e.to_string())?),
+            queue: Queue::new(sqs, queue, dead_letter, config.retry),
+            app: app.clone(),
+        };
+        Ok(Stack { running, app, notifier, meter, dynamodb, samples: Mutex::new(Samples::default()) })
     }
 
     /// The payload 2.0 event API Gateway would send for `method path` as `caller`, and the

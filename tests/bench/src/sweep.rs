@@ -61,7 +61,7 @@ pub async fn measure(stack: &Stack) -> Result<Vec<Scaling>, String> {
         stack.meter.take();
         let report = fn_expire_sweep::sweep(&stack.app).await.map_err(|e| format!("the sweep failed: {e}"))?;
         let usage = stack.meter.take();
-        let expired = report.expired.opportunities + report.expired.offers + report.expired.agreements + report.events_resent;
+        let expired = report.expired.opportunities + report.expired.offers + report.expired.agreements;
         out.push(Scaling { table_items, due: expired, items_read: usage.items_read });
     }
     Ok(out)

@@ -112,12 +112,7 @@ impl Stack {
             jwt_secret: SECRET.into(),
             account_claim: "account_id".into(),
             background: settings.background,
-            names: Names {
-                table: prefix.clone(),
-                queue: format!("{prefix}-events"),
-                dead_letter_queue: format!("{prefix}-dlq"),
-                sender: sender.clone(),
-            },
+            names: Names::under(&prefix, sender.clone()),
             template: DEFAULT_TEMPLATE.into(),
             fees: Default::default(),
             token_key: local_gateway::DEFAULT_TOKEN_KEY.into(),
@@ -205,6 +200,13 @@ impl Stack {
     /// Every email this stack sent, read back from the emulator.
     pub async fn emails(&self) -> Vec<Value> {
         let r = self.call("GET", "/_local/emails?limit=100", None, None).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        r.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Every event that reached the stack's EventBridge bus, oldest first, read back from the emulator.
+    pub async fn events(&self) -> Vec<Value> {
+        let r = self.call("GET", "/_local/events?limit=100", None, None).await;
         assert_eq!(r.status, 200, "{r:?}");
         r.body["items"].as_array().cloned().unwrap_or_default()
     }

@@ -6,7 +6,6 @@ use super::{classify, Condition, Item, Store, StoreError, Stream, Update, Write}
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cppo_domain::agreement::Agreement;
-use cppo_domain::event::Event;
 use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_domain::product::Product;
@@ -21,17 +20,11 @@ pub const PRODUCT: &str = "PRODUCT";
 pub const OPPORTUNITY: &str = "OPPORTUNITY";
 pub const OFFER: &str = "OFFER";
 pub const AGREEMENT: &str = "AGREEMENT";
-pub const EVENT: &str = "EVENT";
 pub const EMAIL: &str = "EMAIL";
 
 /// The partition of registered sellers in the reseller index: the list `GET /resellers` reads.
 const RESELLERS: &str = "RESELLERS";
 
-/// How long an event may wait for its SQS send before the sweep sends it again.
-pub const OUTBOX_GRACE_SECONDS: i64 = 60;
-/// How long an event item is kept (DynamoDB's TTL): longer than a stream keeps its records (24
-/// hours), so whatever reads events from the stream finds each one still stored.
-pub const EVENT_KEEP_DAYS: i64 = 7;
 /// A claim on an email still `sending` this long after it was taken is left over from an attempt
 /// that died: notify times out at 30 s, and the queue brings a message back after 180 s, so the
 /// redelivery always finds the dead attempt's claim stale.
@@ -84,20 +77,6 @@ pub fn agreement_item(a: &Agreement, version: u64) -> Result<Item, StoreError> {
     Ok(due(item, a.due_at()))
 }
 
-/// An event in the outbox: due for a re-send until it is marked sent.
-pub fn event_item(e: &Event) -> Result<Item, StoreError> {
-    let body = serde_json::to_string(e).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-    let mut item = HashMap::new();
-    item.insert("pk".into(), s(pk(EVENT, &e.event_id)));
-    item.insert("sk".into(), s(EVENT));
-    item.insert("kind".into(), s(EVENT));
-    item.insert("eventId".into(), s(e.event_id.clone()));
-    item.insert("body".into(), s(body));
-    item.insert("version".into(), AttributeValue::N("1".into()));
-    item.insert("expiresAt".into(), AttributeValue::N((e.occurred_at + Duration::days(EVENT_KEEP_DAYS)).timestamp().to_string()));
-    Ok(due(item, Some(e.occurred_at + Duration::seconds(OUTBOX_GRACE_SECONDS))))
-}
-
 fn attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -131,8 +110,10 @@ pub fn opportunity_counted(after: &Opportunity) -> Result<Write, StoreError> {
 }
 
 /// A change of an opportunity's stored state (revoked, expired), while it is still `from`.
+/// Its count of events goes with it: such a move is told by an event.
 pub fn opportunity_moved(after: &Opportunity, from: OpportunityStatus) -> Result<Write, StoreError> {
-    Ok(Write::Update(opportunity_update(after)?.set("state", attribute(&after.state)?).only_if(while_state(from)?)))
+    let update = opportunity_update(after)?.set("state", attribute(&after.state)?).set("eventCount", attribute(&after.event_count)?);
+    Ok(Write::Update(update.only_if(while_state(from)?)))
 }
 
 /// The fields a `PATCH` named, written in place: the last write of each field stands, and nothing
@@ -280,22 +261,6 @@ impl Store {
             None => Write::Create(seller_item(seller, 1)?),
         };
         self.put(write).await
-    }
-
-    /// Marks an outbox event delivered to SQS, so the sweep does not send it again.
-    pub async fn mark_sent(&self, event_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(pk(EVENT, event_id)))
-            .key("sk", s(EVENT))
-            .update_expression("REMOVE duePk, dueAt SET sentAt = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":now", s(stamp(now)))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
     }
 
     /// The keys of one due partition's items due at or before `now`, oldest first, a page at a time.

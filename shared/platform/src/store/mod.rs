@@ -8,18 +8,21 @@
 //! | opportunity | OPPORTUNITY#id      | ISV#acct            | RESELLER#acct            |                  | while active with an end |
 //! | offer       | OFFER#id            | ISV#acct            | RESELLER#acct            | BUYER#acct       | while extended |
 //! | agreement   | AGREEMENT#id        | ISV#acct            | RESELLER#acct            | BUYER#acct       | while active |
-//! | event       | EVENT#id            |                     |                          |                  | until sent to SQS |
+//! | event       | DEAL#deal, EVENT#n  |                     |                          |                  | EVENTS#hour (time index) |
+//! | deal handled| DEAL#deal, HANDLED  |                     |                          |                  |            |
 //! | email claim | EMAIL#event#group   |                     |                          |                  |            |
 //! | idempotency | IDEMPOTENCY#caller#route#key |            |                          |                  |            |
 //!
 //! Index sort keys are `KIND#createdAt#id`, so a page is newest first and a cursor is one string.
 
 mod aggregates;
+mod events;
 mod idempotency;
 mod items;
 mod page;
 
 pub use aggregates::*;
+pub use events::{event_item, events_hour, EVENT, EVENT_KEEP_DAYS};
 pub use idempotency::{Claim, Recorded, IDEMPOTENCY, PART_BYTES as ANSWER_PART_BYTES};
 pub use items::{due_shards, parse as parse_item, string_attr, Index, Versioned, LEGACY_DUE_PARTITION};
 pub use page::{Page, Position, Stream};
