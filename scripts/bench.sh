@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
+source scripts/release_env.sh
 
 started=$(date +%s)
 bins=(--bin hello-floor --bin cppo-bench --bin local-gateway)

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
+source scripts/release_env.sh
 
 case "${ARCH:-x86_64}" in
   x86_64) arch_flag="--x86-64" ;;

@@ -16,6 +16,7 @@ if ! "$VENV/bin/python" -c "from importlib.metadata import version; import sys; 
 fi
 
 export SAM_CLI_TELEMETRY=0 PATH="$PWD/.venv/bin:$PATH"
+source scripts/release_env.sh
 started=$(date +%s)
 "$VENV/bin/sam" build --parameter-overrides "Architecture=${ARCH:-x86_64}"
 echo "sam-build: sam build took $(($(date +%s) - started)) s"

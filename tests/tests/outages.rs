@@ -228,3 +228,37 @@ async fn an_email_whose_sender_died_mid_send_still_goes_out_exactly_once() {
     assert_eq!(store.complete_email(&event_id, "reseller", "attempt-that-died", "m-1", t0).await, Err(StoreError::Conflict));
     assert_eq!(store.claim_email(&event_id, "reseller", "a-later-attempt", t0).await, Ok(EmailClaim::Sent));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_the_transport_lost_are_republished_from_the_event_items_and_emailed_once() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    stack.opportunity(opportunity_body(&product, json!({}))).await;
+    let gateway = &stack.running.gateway;
+    // The record reached the queue and was lost there (as a stream's 24 hours, or a pipe's
+    // dead-letter queue, would lose it): nothing is emailed.
+    let lost = queued_record(&stack).await;
+    assert_eq!(lost["dynamodb"]["NewImage"]["kind"]["S"], "EVENT");
+    let received = gateway.admin_sqs.receive_message().queue_url(&gateway.queue_url).send().await.expect("receive");
+    for m in received.messages.unwrap_or_default() {
+        gateway.admin_sqs.delete_message().queue_url(&gateway.queue_url).set_receipt_handle(m.receipt_handle).send().await.expect("lost");
+    }
+    assert_eq!(stack.drain().await, (0, 0));
+    assert!(stack.emails().await.is_empty());
+
+    // An operator republishes the window the dead-letter message names: the event item itself goes
+    // through the stream again.
+    let window = fn_republish_events::Window { from: "2027-01-10T11:59:00Z".parse().unwrap(), to: "2027-01-10T12:01:00Z".parse().unwrap() };
+    assert_eq!(fn_republish_events::republish(&gateway.republish, &window).await.expect("republished").republished, 1);
+    assert_eq!(stack.drain().await, (1, 0));
+    assert_eq!(titled(&stack.emails().await, "New resale authorization").len(), 1);
+    // Republished once more (an operator's overlapping windows): handled, and nobody emailed twice.
+    fn_republish_events::republish(&gateway.republish, &window).await.expect("republished");
+    assert_eq!(stack.drain().await, (1, 0));
+    assert_eq!(stack.emails().await.len(), 1);
+    // A window outside the events republishes nothing; one running backwards is refused.
+    let before = fn_republish_events::Window { from: "2027-01-09T00:00:00Z".parse().unwrap(), to: "2027-01-09T23:00:00Z".parse().unwrap() };
+    assert_eq!(fn_republish_events::republish(&gateway.republish, &before).await.expect("nothing").republished, 0);
+    let backwards = fn_republish_events::Window { from: window.to, to: window.from };
+    assert!(fn_republish_events::republish(&gateway.republish, &backwards).await.is_err());
+}

@@ -1,11 +1,11 @@
 //! The SAM template and the code agree: the routes and the function behind each, the environment
-//! each function reads, the event sources, and the table, indexes and queues the local stack
-//! creates.
+//! each function reads, the event sources, the stream and its pipes with their roles, and the
+//! table, indexes, queues and bus the local stack creates.
 
 mod common;
 
 use common::*;
-use cppo_platform::config::{ACCOUNT_CLAIM, REQUIRED, SENDER_EMAIL, TOKEN_KEY, VARIABLES};
+use cppo_platform::config::{RetrySchedule, ACCOUNT_CLAIM, DEAD_LETTER_QUEUE_URL, QUEUE_URL, REQUIRED, SENDER_EMAIL, TOKEN_KEY, VARIABLES};
 use cppo_platform::routes::ROUTES;
 use cppo_platform::store::Index;
 use serde_yaml::Value;
@@ -81,6 +81,10 @@ fn every_variable_a_function_reads_is_set_for_it() {
         if binary == "notify" {
             assert!(env.contains(SENDER_EMAIL), "notify sends email from {SENDER_EMAIL}");
         }
+        // Only notify touches a queue: it steers its retries and dead-letters what is no event.
+        for queue in [QUEUE_URL, DEAD_LETTER_QUEUE_URL] {
+            assert_eq!(env.contains(queue), binary == "notify", "{binary} and {queue}");
+        }
         // The functions that page lists sign their tokens; no other function holds the key.
         assert_eq!(env.contains(TOKEN_KEY), ["query", "sellers"].contains(&binary.as_str()), "{binary} and {TOKEN_KEY}");
         for name in &env {
@@ -107,7 +111,21 @@ fn the_event_sources_are_wired_as_the_service_needs() {
         timeout < stale && stale < visibility,
         "claims go stale after {stale} s: notify times out at {timeout} s, messages return after {visibility} s"
     );
-    assert!(text(&queue["RedrivePolicy"]["maxReceiveCount"]).parse::<u64>().unwrap() >= 5);
+    // An outage never reaches the dead-letter queue: notify's growing waits spend the queue's
+    // retention in far fewer receives than the redrive allows.
+    let retention: u64 = text(&queue["MessageRetentionPeriod"]).parse().unwrap();
+    let schedule = RetrySchedule::default();
+    let mut spent = 0;
+    let receives = (1..).find(|n| {
+        spent += u64::from(schedule.after(*n));
+        spent >= retention
+    });
+    let redrive: u64 = text(&queue["RedrivePolicy"]["maxReceiveCount"]).parse().unwrap();
+    assert!(
+        receives.is_some_and(|n| u64::from(n) < redrive) && redrive <= 1000,
+        "{receives:?} receives in {retention} s; redrive at {redrive}"
+    );
+    assert!(u64::from(schedule.after(u32::MAX)) <= 43_200, "SQS's longest visibility is 12 hours");
     let sweep = &all.iter().find(|(b, _)| b == "expire-sweep").unwrap().1;
     let schedule = sweep["Events"].as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("Schedule")).expect("a schedule");
     assert_eq!(schedule["Properties"]["Schedule"].as_str(), Some("rate(5 minutes)"));
@@ -183,4 +201,158 @@ async fn the_local_table_and_queues_are_the_templates() {
     let wanted = text(&t["Resources"]["EventQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]);
     assert_eq!(redrive["maxReceiveCount"].to_string().trim_matches('"'), wanted, "the local queue redrives as the template says");
     assert!(redrive["deadLetterTargetArn"].as_str().is_some_and(|arn| arn.ends_with(&gateway.config.names.dead_letter_queue)));
+    // The local table streams new images, as the template's, and the relay reads that stream.
+    let described = gateway.app.store.client().describe_table().table_name(&gateway.app.config.table_name).send().await.unwrap();
+    let table = described.table.unwrap();
+    assert_eq!(table.latest_stream_arn.as_deref(), Some(gateway.relay.stream_arn.as_str()));
+    let spec = table.stream_specification.expect("a stream");
+    assert_eq!(
+        spec.stream_view_type.map(|v| v.as_str().to_string()),
+        Some(text(&t["Resources"]["Table"]["Properties"]["StreamSpecification"]["StreamViewType"]))
+    );
+}
+
+fn resource<'a>(t: &'a Value, logical_id: &str) -> &'a Value {
+    &t["Resources"][logical_id]
+}
+
+/// A `!GetAtt X.Y`'s `X.Y`, or a `!Ref X`'s `X`.
+fn reference(v: &Value) -> String {
+    match v {
+        Value::Tagged(tagged) => text(&tagged.value),
+        other => text(other),
+    }
+}
+
+/// Each statement of a role's inline policies: (actions, resources), references as names.
+fn statements(role: &Value) -> Vec<(BTreeSet<String>, BTreeSet<String>)> {
+    role["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_sequence().cloned().unwrap_or_default())
+        .map(|s| {
+            assert_eq!(text(&s["Effect"]), "Allow");
+            let list = |v: &Value| match v {
+                Value::Sequence(items) => items.iter().map(reference).collect(),
+                single => BTreeSet::from([reference(single)]),
+            };
+            (list(&s["Action"]), list(&s["Resource"]))
+        })
+        .collect()
+}
+
+#[test]
+fn the_table_streams_its_event_items_through_two_pipes() {
+    let t = template();
+    assert_eq!(text(&resource(&t, "Table")["Properties"]["StreamSpecification"]["StreamViewType"]), "NEW_IMAGE");
+    let pipes: BTreeSet<String> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Pipes::Pipe"))
+        .map(|(id, _)| text(id))
+        .collect();
+    let played: BTreeSet<String> = local_gateway::PIPES.iter().map(|(pipe, _)| pipe.to_string()).collect();
+    assert_eq!(pipes, played, "the local relay plays every pipe of the template");
+    let event = serde_json::json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"kind": {"S": "EVENT"}}}});
+    let republished = serde_json::json!({"eventName": "MODIFY", "dynamodb": {"NewImage": {"kind": {"S": "EVENT"}}}});
+    let offer = serde_json::json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"kind": {"S": "OFFER"}}}});
+    let removed = serde_json::json!({"eventName": "REMOVE", "dynamodb": {"OldImage": {"kind": {"S": "EVENT"}}}});
+    for (pipe, role) in local_gateway::PIPES {
+        let p = &resource(&t, pipe)["Properties"];
+        assert_eq!(reference(&p["Source"]), "Table.StreamArn", "{pipe}");
+        assert_eq!(reference(&p["RoleArn"]), format!("{role}.Arn"), "{pipe}");
+        let stream = &p["SourceParameters"]["DynamoDBStreamParameters"];
+        // Retried until just before the stream would drop the records, then dead-lettered.
+        let age: u64 = text(&stream["MaximumRecordAgeInSeconds"]).parse().unwrap();
+        assert!((60..86_400).contains(&age), "{pipe}: {age} s");
+        assert_eq!(reference(&stream["DeadLetterConfig"]["Arn"]), "PipeDeadLetterQueue.Arn", "{pipe}");
+        let pattern: serde_json::Value =
+            serde_json::from_str(p["SourceParameters"]["FilterCriteria"]["Filters"][0]["Pattern"].as_str().unwrap()).unwrap();
+        let passes = |r: &serde_json::Value| local_gateway::relay::matches(&pattern, r);
+        assert!(passes(&event) && passes(&republished), "{pipe} carries event items, new and republished");
+        assert!(!passes(&offer) && !passes(&removed), "{pipe} carries nothing else");
+    }
+    let queue = &resource(&t, "EventQueuePipe")["Properties"];
+    assert_eq!(reference(&queue["Target"]), "EventQueue.Arn");
+    let bus = &resource(&t, "EventBusPipe")["Properties"];
+    assert_eq!(reference(&bus["Target"]), "EventBus.Arn");
+    assert_eq!(reference(&bus["Enrichment"]), "MarketplaceEventsFunction.Arn");
+    // One record a batch: its entries (at most `stream::MAX_ENTRIES_PER_RECORD`) fit one PutEvents.
+    assert_eq!(text(&bus["SourceParameters"]["DynamoDBStreamParameters"]["BatchSize"]), "1");
+    let target = &bus["TargetParameters"];
+    assert_eq!(text(&target["EventBridgeEventBusParameters"]["Source"]), cppo_domain::marketplace::SOURCE);
+    assert_eq!(text(&target["EventBridgeEventBusParameters"]["DetailType"]), "$.detailType");
+    assert_eq!(text(&target["EventBridgeEventBusParameters"]["Time"]), "$.time");
+    assert_eq!(text(&target["InputTemplate"]), "<$.detail>");
+    assert_eq!(resource(&t, "EventBus")["Type"].as_str(), Some("AWS::Events::EventBus"));
+}
+
+#[test]
+fn each_pipe_reads_the_stream_and_writes_only_its_own_targets() {
+    let t = template();
+    let stream_reads: BTreeSet<String> =
+        ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"].map(String::from).into();
+    let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+    let allowed = [
+        (
+            "EventQueuePipeRole",
+            vec![
+                (stream_reads.clone(), strings(&["Table.StreamArn"])),
+                (strings(&["sqs:SendMessage"]), strings(&["EventQueue.Arn", "PipeDeadLetterQueue.Arn"])),
+            ],
+        ),
+        (
+            "EventBusPipeRole",
+            vec![
+                (stream_reads.clone(), strings(&["Table.StreamArn"])),
+                (strings(&["lambda:InvokeFunction"]), strings(&["MarketplaceEventsFunction.Arn"])),
+                (strings(&["events:PutEvents"]), strings(&["EventBus.Arn"])),
+                (strings(&["sqs:SendMessage"]), strings(&["PipeDeadLetterQueue.Arn"])),
+            ],
+        ),
+    ];
+    for (role, wanted) in allowed {
+        let r = resource(&t, role);
+        assert_eq!(text(&r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]), "pipes.amazonaws.com");
+        assert_eq!(statements(r), wanted, "{role} may read the stream and write only its targets");
+    }
+}
+
+#[test]
+fn no_function_but_notify_touches_a_queue_and_notify_only_its_retries_and_dead_letters() {
+    let t = template();
+    for (logical_id, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = text(&r["Metadata"]["BuildProperties"]["Binary"]);
+        let sqs: Vec<(String, BTreeSet<String>)> = r["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .flat_map(|s| {
+                let actions: Vec<String> = match &s["Action"] {
+                    Value::Sequence(a) => a.iter().map(text).collect(),
+                    one => vec![text(one)],
+                };
+                let resources: BTreeSet<String> = match &s["Resource"] {
+                    Value::Sequence(a) => a.iter().map(reference).collect(),
+                    one => [reference(one)].into(),
+                };
+                actions.into_iter().filter(|a| a.starts_with("sqs:")).map(move |a| (a, resources.clone()))
+            })
+            .collect();
+        let expected: Vec<(String, BTreeSet<String>)> = if binary == "notify" {
+            vec![
+                ("sqs:ChangeMessageVisibility".into(), ["EventQueue.Arn".to_string()].into()),
+                ("sqs:SendMessage".into(), ["EventDeadLetterQueue.Arn".to_string()].into()),
+            ]
+        } else {
+            vec![]
+        };
+        assert_eq!(sqs, expected, "{} ({binary})", text(logical_id));
+    }
 }

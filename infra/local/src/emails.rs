@@ -23,7 +23,7 @@ impl MotoClient {
         MotoClient { base: endpoint_url.trim_end_matches('/').to_string(), client: Client::builder(TokioExecutor::new()).build_http() }
     }
 
-    async fn get_json(&self, path: &str) -> Result<Value, String> {
+    pub async fn get_json(&self, path: &str) -> Result<Value, String> {
         let uri: hyper::Uri = format!("{}{path}", self.base).parse().map_err(|e| format!("{e}"))?;
         let response = self.client.get(uri).await.map_err(|e| format!("emulator unreachable: {e}"))?;
         let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();

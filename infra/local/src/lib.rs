@@ -200,6 +200,7 @@ impl Drop for Running {
 pub async fn sdk_config(endpoint_url: &str) -> aws_config::SdkConfig {
     let credentials = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(cppo_platform::https::client())
         .endpoint_url(endpoint_url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(credentials)

@@ -184,3 +184,31 @@ fn the_buyer_never_sees_a_wholesale_figure() {
     wholesale_keys(&o.view(&reseller_id(), now()), &mut found);
     assert!(found.contains(&"wholesaleTotal".to_string()));
 }
+
+#[test]
+fn a_deals_events_are_numbered_in_order_from_the_offer_through_its_agreement() {
+    use crate::event::{Event, EventType};
+    let mut o = offer();
+    let extended = Event::for_offer(EventType::OfferExtended, &mut o, "evt-1".into(), now(), None);
+    assert_eq!((extended.deal_id.as_str(), extended.sequence), (OFFER_ID, 1));
+    let (_, mut agreement) = o.accept(&buyer_id(), "agr-1".into(), &crate::fees::FeeSchedule::default(), now()).unwrap();
+    let accepted = Event::for_agreement(EventType::OfferAccepted, &mut agreement, None, "evt-2".into(), now(), None);
+    assert_eq!((accepted.deal_id.as_str(), accepted.sequence), (OFFER_ID, 2), "the agreement carries the offer's deal on");
+    let later = now() + chrono::Duration::days(400);
+    let mut expired = agreement.expire(later).unwrap();
+    let ended = Event::for_agreement(EventType::AgreementExpired, &mut expired, None, "evt-3".into(), later, None);
+    assert_eq!(ended.sequence, 3);
+    // What the bus gets: AWS Marketplace's names, one entry per side of an agreement.
+    let names = |e: &Event| e.marketplace.iter().map(|m| m.detail_type.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&extended), ["Offer Released"]);
+    assert_eq!(names(&accepted), ["Purchase Agreement Created - Proposer", "Purchase Agreement Created - Manufacturer"]);
+    assert_eq!(names(&ended), ["Purchase Agreement Ended - Proposer", "Purchase Agreement Ended - Manufacturer"]);
+    assert_eq!(ended.marketplace[0].detail["agreement"], json!({"id": "agr-1", "status": "EXPIRED"}));
+    for (event, request_id) in [(&extended, "evt-1"), (&accepted, "evt-2"), (&ended, "evt-3")] {
+        for entry in &event.marketplace {
+            let text = entry.detail.to_string();
+            assert!(!text.contains("wholesale") && !text.contains("119.99") && !text.contains("disbursement"), "{text}");
+            assert_eq!(entry.detail["requestId"], request_id, "every copy of a fact names its event");
+        }
+    }
+}

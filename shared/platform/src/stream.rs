@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 /// A pipe's target takes at most 10 entries a call; no event makes more than 4.
 pub const MAX_ENTRIES_PER_RECORD: usize = 10;
+const _: () = assert!(MAX_ENTRIES_PER_RECORD <= 10, "PutEvents takes 10 entries at most");
 
 /// The entries of one stream record's event item, as the bus pipe's target reads them:
 /// `detailType`, `time` and `detail` (the pipe puts `cppo.marketplace` as the source). A record

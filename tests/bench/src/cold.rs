@@ -55,6 +55,21 @@ pub async fn events(stack: &Stack, cast: &Cast, function: &str, count: usize) ->
     match function {
         "expire-sweep" => Ok((0..count).map(|_| scheduled_event()).collect()),
         "notify" => queued_events(stack, count).await,
+        // The bus pipe's enrichment gets a batch of stream records: the queue's messages are such.
+        "marketplace-events" => Ok(queued_events(stack, count)
+            .await?
+            .into_iter()
+            .map(|batch| {
+                let record: Value = serde_json::from_str(batch["Records"][0]["body"].as_str().unwrap_or_default()).unwrap_or_default();
+                json!([record])
+            })
+            .collect()),
+        "republish-events" => {
+            let now = chrono::Utc::now();
+            // A window of a second: its hour's partition read, and (almost) nothing to write again.
+            let window = json!({"from": now - chrono::Duration::seconds(1), "to": now});
+            Ok(vec![window; count])
+        }
         FLOOR => Ok((0..count).map(|i| json!({"ping": i})).collect()),
         _ => {
             let mut events = Vec::with_capacity(count);
@@ -115,6 +130,8 @@ pub fn succeeded(function: &str, answer: &Value) -> Result<(), String> {
     let ok = match function {
         "notify" => answer["batchItemFailures"].as_array().is_some_and(Vec::is_empty),
         "expire-sweep" => answer.get("expired").is_some(),
+        "marketplace-events" => answer.as_array().is_some_and(|entries| !entries.is_empty()),
+        "republish-events" => answer.get("republished").is_some(),
         FLOOR => answer.get("hello").is_some(),
         _ => answer["statusCode"].as_u64().is_some_and(|s| (200..300).contains(&s)),
     };

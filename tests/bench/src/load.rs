@@ -56,6 +56,7 @@ async fn gateway(bin_dir: &Path, moto: &str) -> Result<Gateway, String> {
         .env("CPPO_TABLE_NAME", &config.names.table)
         .env("CPPO_QUEUE_NAME", &config.names.queue)
         .env("CPPO_DLQ_NAME", &config.names.dead_letter_queue)
+        .env("CPPO_BUS_NAME", &config.names.bus)
         .env("CPPO_SENDER_EMAIL", &config.names.sender)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

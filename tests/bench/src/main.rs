@@ -7,7 +7,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use cppo_bench::results::{rounded, Results, FLOOR_KEY};
 use cppo_bench::stack::{Moto, Stack};
 use cppo_bench::workload::Cast;
-use cppo_bench::{cold, environment, load, sweep};
+use cppo_bench::{cold, environment, load, relay, sweep};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -83,6 +83,8 @@ async fn run() -> Result<Results, String> {
     let bin_dir = std::env::current_exe().map_err(|e| e.to_string())?.parent().map(Path::to_path_buf).ok_or("no binary folder")?;
     results.load = step("load through the local gateway", load::measure(&bin_dir, &moto.url)).await?;
 
+    results.relay = step("event latency through the stream relay", relay::measure(&moto.url)).await?;
+
     let sweep_stack = Stack::start(&moto.url, "bench-sweep").await?;
     results.sweep = step("sweep scaling", sweep::measure(&sweep_stack)).await?;
 
@@ -104,9 +106,13 @@ async fn step<T>(name: &str, work: impl std::future::Future<Output = Result<T, S
 
 /// Every route `PASSES` times, the sweep with nothing due, notify with one event a batch.
 async fn per_operation(stack: &Stack, cast: &Cast, results: &mut Results) -> Result<(), String> {
-    for _ in 0..PASSES {
+    for pass in 0..PASSES {
         cast.every_route(stack).await?;
         stack.measure("expire-sweep", fn_expire_sweep::sweep(&stack.app)).await.map_err(|e| e.to_string())?;
+        // What an Idempotency-Key adds to a state change.
+        let body = cppo_bench::workload::offer_body(&cast.open, &cast.product);
+        let key = format!("bench-{pass}");
+        stack.ok_keyed("POST", "/offers", cppo_bench::workload::RESELLER, &body, &key).await?;
     }
     for event in cold::queued_events(stack, PASSES).await? {
         let event: SqsEvent = serde_json::from_value(event).map_err(|e| e.to_string())?;
@@ -118,7 +124,11 @@ async fn per_operation(stack: &Stack, cast: &Cast, results: &mut Results) -> Res
     let samples = stack.samples.lock().map_err(|e| e.to_string())?;
     results.round_trips = samples.medians(|s| s.round_trips as f64);
     results.own_time_us = samples.medians(|s| s.own_us as f64);
-    results.calls = samples.typical(|s| s.round_trips as f64).into_iter().map(|(op, s)| (op, s.calls)).collect();
+    results.round_trips_ops = samples
+        .typical(|s| s.round_trips as f64)
+        .into_iter()
+        .map(|(op, s)| (op, s.calls.split_whitespace().map(str::to_string).collect()))
+        .collect();
     Ok(())
 }
 

@@ -98,8 +98,13 @@ pub struct Stack {
 impl Stack {
     /// Provisions a stack named `prefix` from the template, background work off.
     pub async fn start(moto: &str, prefix: &str) -> Result<Stack, String> {
+        Stack::start_with(moto, prefix, false).await
+    }
+
+    /// The same, with the background work (relay, queue poller, schedule) as `make run` has it.
+    pub async fn start_with(moto: &str, prefix: &str, background: bool) -> Result<Stack, String> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-        let running = start(local_config(moto, names(prefix), 0), listener).await?;
+        let running = start(LocalConfig { background, ..local_config(moto, names(prefix), 0) }, listener).await?;
         let sdk = sdk_config(moto).await;
         let meter = Meter::default();
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
@@ -150,8 +155,24 @@ impl Stack {
     pub async fn call(&self, method: &str, path: &str, caller: &str, body: Option<&Value>) -> Result<Reply, String> {
         let (function, event) = self.event(method, path, caller, body)?;
         let operation = event.route_key.clone().unwrap_or_default();
+        self.invoke(function, event, &operation).await
+    }
+
+    /// The same request with an `Idempotency-Key`, counted under `<route key> (Idempotency-Key)`.
+    pub async fn ok_keyed(&self, method: &str, path: &str, caller: &str, body: &Value, key: &str) -> Result<Value, String> {
+        let (function, mut event) = self.event(method, path, caller, Some(body))?;
+        event.headers.insert("idempotency-key", hyper::header::HeaderValue::from_str(key).map_err(|e| e.to_string())?);
+        let operation = format!("{} (Idempotency-Key)", event.route_key.as_deref().unwrap_or_default());
+        let reply = self.invoke(function, event, &operation).await?;
+        if !(200..300).contains(&reply.status) {
+            return Err(format!("{method} {path} as {caller} with a key: {} {}", reply.status, reply.body));
+        }
+        Ok(reply.body)
+    }
+
+    async fn invoke(&self, function: &'static str, event: ApiGatewayV2httpRequest, operation: &str) -> Result<Reply, String> {
         let response =
-            self.measure(&operation, local_gateway::functions::invoke(function, &self.app, event)).await.ok_or("no such function")?;
+            self.measure(operation, local_gateway::functions::invoke(function, &self.app, event)).await.ok_or("no such function")?;
         let body = match &response.body {
             Some(aws_lambda_events::encodings::Body::Text(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
             _ => Value::Null,
