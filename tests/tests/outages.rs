@@ -48,6 +48,8 @@ async fn an_sqs_outage_between_an_offer_and_its_acceptance_loses_nothing_and_kee
     assert_eq!(offer.status, 201, "the user's request does not fail: {offer:?}");
     let offer_id = id(&offer.body, "offerId");
     assert_eq!(stack.drain().await, (0, 0), "nothing reaches or leaves the queue while SQS is down");
+    let on_the_bus = stack.events().await;
+    assert!(on_the_bus.iter().any(|e| e["detailType"] == "Offer Released"), "the bus's pipe goes on while the queue's waits");
     // 2. SQS back; 3. the buyer accepts.
     faults(&stack, json!({"sqs": "up"})).await;
     let accepted = stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await;
@@ -261,4 +263,52 @@ async fn events_the_transport_lost_are_republished_from_the_event_items_and_emai
     assert_eq!(fn_republish_events::republish(&gateway.republish, &before).await.expect("nothing").republished, 0);
     let backwards = fn_republish_events::Window { from: window.to, to: window.from };
     assert!(fn_republish_events::republish(&gateway.republish, &backwards).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_earlier_event_that_cannot_be_handled_is_dead_lettered_and_holds_up_no_later_one() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    assert_eq!(stack.drain().await, (1, 0));
+    let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+    assert_eq!(stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await.status, 201);
+    let gateway = &stack.running.gateway;
+    gateway.relay.catch_up().await.expect("relayed");
+    let received = gateway
+        .admin_sqs
+        .receive_message()
+        .queue_url(&gateway.queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(60)
+        .send()
+        .await
+        .unwrap();
+    let records: Vec<Value> =
+        received.messages.unwrap_or_default().iter().filter_map(|m| serde_json::from_str(m.body.as_deref()?).ok()).collect();
+    let later = records.iter().find(|r| r["dynamodb"]["NewImage"]["sequence"]["N"] == "2").expect("the acceptance").clone();
+    // The offer's own event item is broken in the table before notify gets to it.
+    let store = &gateway.app.store;
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("DEAL#{offer_id}")))
+        .key("sk", AttributeValue::S("EVENT#0000000001".into()))
+        .update_expression("SET body = :broken")
+        .expression_attribute_values(":broken", AttributeValue::S("not an event".into()))
+        .send()
+        .await
+        .expect("broken");
+    let batch = json!({"Records": [{"messageId": "m-later", "receiptHandle": "r", "body": later.to_string(), "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "us-east-1"}]});
+    let answer = fn_notify::handle(&gateway.notify, serde_json::from_value(batch).unwrap()).await;
+    assert!(answer.batch_item_failures.is_empty(), "the acceptance goes through: {:?}", answer.batch_item_failures);
+    let emails = stack.emails().await;
+    assert_eq!(titled(&emails, "Private offer accepted").len(), 2, "{emails:#?}");
+    assert!(titled(&emails, "Channel partner private offer extended").is_empty());
+    let dead = gateway.admin_sqs.receive_message().queue_url(&gateway.dead_letter_queue_url).send().await.unwrap();
+    let bodies: Vec<String> = dead.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
+    assert_eq!(bodies, ["not an event"], "the broken earlier event went to the dead-letter queue");
 }

@@ -15,8 +15,11 @@
 //! before it recorded the send; that email goes out twice (at least once, never lost).
 //!
 //! A record that fails for an outside reason (SES or DynamoDB down or throttled, a claim held
-//! elsewhere) is hidden for a growing wait and retried for as long as the queue keeps it; one that
-//! is no event at all goes to the dead-letter queue after its fifth attempt.
+//! elsewhere) is hidden for a growing wait and retried for as long as the queue keeps it. One that
+//! fails for its own (no event at all, a stored item that cannot be read, an email SES refuses for
+//! what it is) goes to the dead-letter queue after its fifth attempt, and its deal moves on past it;
+//! an earlier event of a deal that fails so is dead-lettered at once, so it never holds up the
+//! deal's later events.
 
 mod compose;
 
@@ -24,7 +27,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use cppo_domain::event::Event;
 use cppo_domain::opportunity::Opportunity;
 use cppo_domain::seller::Seller;
-use cppo_platform::mailer::{Email, Mailer, MAX_RECIPIENTS};
+use cppo_platform::mailer::{Email, Mailer, SendError, MAX_RECIPIENTS};
 use cppo_platform::queue::{Queue, OWN_FAILURE_ATTEMPTS};
 use cppo_platform::store::{EmailClaim, StoreError};
 use cppo_platform::App;
@@ -79,7 +82,7 @@ async fn settle(notifier: &Notifier, record: &SqsMessage) -> bool {
         Err(Failure::Own(error)) if receives >= OWN_FAILURE_ATTEMPTS => match notifier.queue.dead_letter(body).await {
             Ok(()) => {
                 tracing::error!(message_id = id, receives, %error, "message cannot be handled; moved to the dead-letter queue");
-                true
+                passed_over(notifier, body).await
             }
             Err(dlq) => {
                 tracing::error!(message_id = id, %error, %dlq, "message cannot be handled, nor moved to the dead-letter queue");
@@ -97,6 +100,22 @@ async fn settle(notifier: &Notifier, record: &SqsMessage) -> bool {
                     tracing::warn!(message_id = id, receives, %error, %queue, "record failed; retried at the queue's own timeout")
                 }
             }
+            false
+        }
+    }
+}
+
+/// A dead-lettered event's deal moves on past it; false if that could not be recorded (the message
+/// then comes back, and is dead-lettered and passed over again).
+async fn passed_over(notifier: &Notifier, body: &str) -> bool {
+    let Ok(event) = event_of(body) else { return true };
+    if event.sequence == 0 {
+        return true;
+    }
+    match notifier.app.store.mark_handled(&event.deal_id, event.sequence, notifier.app.now()).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(event_id = %event.event_id, %error, "could not pass over a dead-lettered event");
             false
         }
     }
@@ -125,10 +144,15 @@ async fn process(notifier: &Notifier, body: &str) -> Result<(), Failure> {
     }
     let mut own_seen = false;
     for stored in store.deal_events(&event.deal_id, handled, event.sequence).await? {
-        let earlier = event_of(&stored)?;
-        own_seen |= earlier.event_id == event.event_id;
-        emails_of(notifier, &earlier).await?;
-        store.mark_handled(&earlier.deal_id, earlier.sequence, notifier.app.now()).await?;
+        let earlier = event_of(&stored);
+        let own = earlier.as_ref().is_ok_and(|e| e.event_id == event.event_id);
+        own_seen |= own;
+        match handle_stored(notifier, earlier).await {
+            Ok(()) => {}
+            // An earlier event that will never go through must not hold its deal up.
+            Err(Failure::Own(error)) if !own => pass_over(notifier, &stored, &error).await?,
+            Err(failure) => return Err(failure),
+        }
     }
     // Gone from the table with its TTL (after 15 days): the message itself still says it all.
     if !own_seen {
@@ -138,42 +162,69 @@ async fn process(notifier: &Notifier, body: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Sends an event's emails, each once.
+/// An event read from the table: its emails, then its deal recorded handled up to it.
+async fn handle_stored(notifier: &Notifier, event: Result<Event, Failure>) -> Result<(), Failure> {
+    let event = event?;
+    emails_of(notifier, &event).await?;
+    Ok(notifier.app.store.mark_handled(&event.deal_id, event.sequence, notifier.app.now()).await?)
+}
+
+/// Dead-letters an earlier event of a deal that cannot be handled, and moves the deal past it.
+async fn pass_over(notifier: &Notifier, stored: &str, error: &str) -> Result<(), Failure> {
+    notifier.queue.dead_letter(stored).await.map_err(Failure::Outside)?;
+    tracing::error!(%error, "an earlier event of a deal cannot be handled; dead-lettered and passed over");
+    if passed_over(notifier, stored).await {
+        Ok(())
+    } else {
+        Err(Failure::Outside("could not record the deal past a dead-lettered event".into()))
+    }
+}
+
+/// Sends an event's emails, each once. A message SES refuses for what it is does not stop the
+/// others; the event then fails for its own reason.
 async fn emails_of(notifier: &Notifier, event: &Event) -> Result<(), Failure> {
     let app = &notifier.app;
     let reseller = event.event_type.audience().reseller.then_some(&event.reseller_account_id);
     let (opportunity, reseller) = app.store.opportunity_and_seller(&event.opportunity_id, reseller).await?;
     let attempt = uuid::Uuid::new_v4().simple().to_string();
+    let mut refused = None;
     for (group, email) in emails(event, opportunity.as_ref(), reseller.as_ref()) {
         match app.store.claim_email(&event.event_id, &group, &attempt, app.now()).await? {
-            EmailClaim::Taken => send(app, &notifier.mailer, event, &group, &attempt, &email).await.map_err(Failure::Outside)?,
+            EmailClaim::Taken => match send(app, &notifier.mailer, event, &group, &attempt, &email).await {
+                Err(Failure::Own(why)) => refused = Some(why),
+                other => other?,
+            },
             EmailClaim::Sent => tracing::info!(event_id = %event.event_id, group, "email already sent for this event"),
             EmailClaim::Busy => {
                 return Err(Failure::Outside(format!("another attempt is sending the {group} email; retrying once its claim is stale")))
             }
         }
     }
-    Ok(())
+    refused.map_or(Ok(()), |why| Err(Failure::Own(why)))
 }
 
 /// Sends one claimed email and records it sent; a refused send gives the claim back.
-async fn send(app: &App, mailer: &Mailer, event: &Event, group: &str, attempt: &str, email: &Email) -> Result<(), String> {
+async fn send(app: &App, mailer: &Mailer, event: &Event, group: &str, attempt: &str, email: &Email) -> Result<(), Failure> {
     match mailer.send(email).await {
         Ok(message_id) => {
             tracing::info!(event_id = %event.event_id, group, message_id, "email sent");
             match app.store.complete_email(&event.event_id, group, attempt, &message_id, app.now()).await {
                 // Our claim went stale and another attempt took it: it may send again (at least once).
                 Err(StoreError::Conflict) => tracing::warn!(event_id = %event.event_id, group, "claim taken over while sending"),
-                other => other.map_err(|e| e.to_string())?,
+                other => other?,
             }
             Ok(())
         }
         Err(error) => {
             match app.store.release_email(&event.event_id, group, attempt).await {
                 Err(StoreError::Conflict) => tracing::warn!(event_id = %event.event_id, group, "claim already taken over"),
-                other => other.map_err(|e| e.to_string())?,
+                other => other?,
             }
-            Err(format!("SES refused the {group} email: {error}"))
+            let why = format!("the {group} email: {error}");
+            Err(match error {
+                SendError::Refused(_) => Failure::Own(why),
+                SendError::Unavailable(_) => Failure::Outside(why),
+            })
         }
     }
 }

@@ -33,7 +33,9 @@ pub async fn republish(app: &App, window: &Window) -> Result<Republished, String
     let mut done = Republished::default();
     let mut hour = window.from.duration_trunc(Duration::hours(1)).map_err(|e| e.to_string())?;
     while hour <= window.to {
-        done.republished += republish_hour(app, &events_hour(hour), window).await.map_err(|e| e.to_string())?;
+        for partition in events_hour(hour) {
+            done.republished += republish_hour(app, &partition, window).await.map_err(|e| e.to_string())?;
+        }
         hour += Duration::hours(1);
     }
     tracing::info!(republished = done.republished, from = %window.from, to = %window.to, "events republished");

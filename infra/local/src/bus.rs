@@ -18,7 +18,7 @@ pub async fn published(gateway: &Gateway) -> Result<Vec<Value>, String> {
     let mut log = gateway.published.lock().await;
     loop {
         let received = gateway
-            .sqs
+            .admin_sqs
             .receive_message()
             .queue_url(&gateway.capture_queue_url)
             .max_number_of_messages(10)
@@ -40,7 +40,7 @@ pub async fn published(gateway: &Gateway) -> Result<Vec<Value>, String> {
             );
         }
         gateway
-            .sqs
+            .admin_sqs
             .delete_message_batch()
             .queue_url(&gateway.capture_queue_url)
             .set_entries(Some(entries))

@@ -68,21 +68,33 @@ impl Relay {
 
     /// Carries everything the stream holds to every target, until nothing is left to read or a
     /// target refuses; what a target refused is kept for the next call.
+    /// Each pipe goes on alone: one whose target is down holds up no other.
     pub async fn catch_up(&self) -> Result<Pass, String> {
         let mut pipes = self.pipes.lock().await;
         let mut total = Pass::default();
+        let mut refused = Vec::new();
         for pipe in pipes.iter_mut() {
-            loop {
-                let read = self.read(pipe).await?;
-                total.read += read;
-                let delivered = self.deliver(pipe).await?;
-                total.delivered += delivered;
-                if read == 0 && pipe.pending.is_empty() {
-                    break;
-                }
+            match self.catch_up_pipe(pipe, &mut total).await {
+                Ok(()) => {}
+                Err(error) => refused.push(error),
             }
         }
-        Ok(total)
+        if refused.is_empty() {
+            Ok(total)
+        } else {
+            Err(refused.join("; "))
+        }
+    }
+
+    async fn catch_up_pipe(&self, pipe: &mut Pipe, total: &mut Pass) -> Result<(), String> {
+        loop {
+            let read = self.read(pipe).await?;
+            total.read += read;
+            total.delivered += self.deliver(pipe).await?;
+            if read == 0 && pipe.pending.is_empty() {
+                return Ok(());
+            }
+        }
     }
 
     /// Reads what the stream has past the pipe's place, keeping the records its filter lets through.

@@ -47,9 +47,13 @@ pub const REQUIRED: &[&str] = &[TABLE_NAME];
 
 /// When a message notify could not handle for an outside reason (SES or DynamoDB down or
 /// throttled, another attempt holding its email) is seen again: after `first`, doubling with each
-/// receive, up to `last`. In AWS 30 s to 12 hours (SQS's longest visibility), so a message keeps
-/// being retried, never sooner than the last wait, for as long as the queue keeps it (14 days:
+/// receive, up to `last`. In AWS 30 s to 11 h 55 min: SQS refuses a visibility that would end more
+/// than 12 hours after the receive, and notify asks within its 30 s timeout of it, so 5 minutes
+/// are kept in hand. A message keeps being retried for as long as the queue keeps it (14 days:
 /// about 40 receives); the local stack retries within 2 seconds.
+/// SQS's 12 hours less 5 minutes: see `RetrySchedule`.
+pub const LONGEST_WAIT_SECONDS: u32 = 12 * 3600 - 300;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetrySchedule {
     pub first_seconds: u32,
@@ -58,7 +62,7 @@ pub struct RetrySchedule {
 
 impl Default for RetrySchedule {
     fn default() -> RetrySchedule {
-        RetrySchedule { first_seconds: 30, last_seconds: 43_200 }
+        RetrySchedule { first_seconds: 30, last_seconds: LONGEST_WAIT_SECONDS }
     }
 }
 
@@ -147,7 +151,7 @@ mod tests {
         let waits: Vec<u32> = (1..=12).map(|n| schedule.after(n)).collect();
         assert_eq!(waits[..4], [30, 60, 120, 240]);
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(schedule.after(1000), 43_200, "never past SQS's longest visibility");
+        assert_eq!(schedule.after(1000), 42_900, "never past SQS's 12 hours from the receive, with 5 minutes in hand");
         // 14 days of retention are spent in far fewer receives than the queue allows (1,000).
         let mut spent = 0u64;
         let receives = (1..).find(|n| {

@@ -1,6 +1,6 @@
 //! Email through SES: plain-text messages from the configured sender.
 
-use aws_sdk_ses::error::DisplayErrorContext;
+use aws_sdk_ses::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use aws_sdk_ses::Client;
 
@@ -12,6 +12,29 @@ pub struct Mailer {
     client: Client,
     sender: String,
 }
+
+/// Why SES did not take a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// SES is down, throttled or paused: the same message may go through later.
+    Unavailable(String),
+    /// SES refused this message for what it is (an address or sender it will not take): sending
+    /// it again changes nothing.
+    Refused(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Unavailable(why) => write!(f, "SES is unavailable: {why}"),
+            SendError::Refused(why) => write!(f, "SES refused the message: {why}"),
+        }
+    }
+}
+
+/// SES's answers that are about the message itself, never about SES's state.
+const REFUSALS: &[&str] =
+    &["MessageRejected", "MailFromDomainNotVerifiedException", "ConfigurationSetDoesNotExistException", "InvalidParameterValue"];
 
 pub struct Email {
     pub to: Vec<String>,
@@ -25,8 +48,8 @@ impl Mailer {
     }
 
     /// Sends one message and returns SES's message ID.
-    pub async fn send(&self, email: &Email) -> Result<String, String> {
-        let content = |text: &str| Content::builder().data(text).charset("UTF-8").build().map_err(|e| e.to_string());
+    pub async fn send(&self, email: &Email) -> Result<String, SendError> {
+        let content = |text: &str| Content::builder().data(text).charset("UTF-8").build().map_err(|e| SendError::Refused(e.to_string()));
         let message =
             Message::builder().subject(content(&email.subject)?).body(Body::builder().text(content(&email.body)?).build()).build();
         let out = self
@@ -37,7 +60,15 @@ impl Mailer {
             .message(message)
             .send()
             .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+            .map_err(|e| {
+                let refused = e.as_service_error().and_then(|s| s.code()).is_some_and(|code| REFUSALS.contains(&code));
+                let why = DisplayErrorContext(&e).to_string();
+                if refused {
+                    SendError::Refused(why)
+                } else {
+                    SendError::Unavailable(why)
+                }
+            })?;
         Ok(out.message_id)
     }
 }

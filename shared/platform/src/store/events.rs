@@ -4,10 +4,11 @@
 //! One deal's events share a partition, `DEAL#<deal>`, sorted by their number in it
 //! (`EVENT#0000000001`, ...), so notify reads a deal's events in order with one query, and the
 //! item `DEAL#<deal>`/`HANDLED` says how far notify has got. Each event is also in the time
-//! index (the `byDue` index, under an hourly partition `EVENTS#<hour>` the sweep never reads), so
-//! the events of a window can be republished without a scan.
+//! index (the `byDue` index, under hourly partitions `EVENTS#<hour>#<n>` the sweep never reads,
+//! spread over 8 by a hash of the deal as the due items are, so no one partition takes an hour's
+//! writes), so the events of a window can be republished without a scan.
 
-use super::items::{pk, s, string_attr};
+use super::items::{pk, s, shard_of, string_attr, DUE_SHARDS};
 use super::{classify, Item, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
@@ -24,9 +25,13 @@ const HANDLED: &str = "HANDLED";
 /// stream's 24 hours, so any window the stream lost can be republished from here.
 pub const EVENT_KEEP_DAYS: i64 = 15;
 
-/// The time index's partition of an instant: one per hour.
-pub fn events_hour(at: DateTime<Utc>) -> String {
-    format!("EVENTS#{}", at.format("%Y-%m-%dT%H"))
+/// The time index's partitions of an hour, and the one a deal's event of that hour is in.
+pub fn events_hour(at: DateTime<Utc>) -> Vec<String> {
+    (0..DUE_SHARDS).map(|n| format!("EVENTS#{}#{n}", at.format("%Y-%m-%dT%H"))).collect()
+}
+
+fn events_partition(at: DateTime<Utc>, deal_key: &str) -> String {
+    format!("EVENTS#{}#{}", at.format("%Y-%m-%dT%H"), shard_of(deal_key))
 }
 
 fn event_sort(sequence: u32) -> String {
@@ -47,7 +52,7 @@ pub fn event_item(e: &Event) -> Result<Item, StoreError> {
     let sort = event_sort(e.sequence);
     let mut item = HashMap::new();
     item.insert("dueAt".into(), s(format!("{}#{key}#{sort}", stamp(e.occurred_at))));
-    item.insert("duePk".into(), s(events_hour(e.occurred_at)));
+    item.insert("duePk".into(), s(events_partition(e.occurred_at, &key)));
     item.insert("pk".into(), s(key));
     item.insert("sk".into(), s(sort));
     item.insert("kind".into(), s(EVENT));
@@ -146,8 +151,10 @@ impl Store {
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
-    /// Writes an event item again, unchanged but for when it was republished: the stream carries
-    /// it once more, as a `MODIFY`, to every target. Only an event item that still exists.
+    /// Writes an event item again, unchanged but for when it was republished and how long it is
+    /// kept (as long again from now, so the events a republished one hands on stay readable for as
+    /// long as its message may be retried): the stream carries it once more, as a `MODIFY`, to every
+    /// target. Only an event item that still exists.
     pub async fn republish(&self, key: &Item, now: DateTime<Utc>) -> Result<(), StoreError> {
         let (Some(pk), Some(sk)) = (string_attr(key, "pk"), string_attr(key, "sk")) else { return Ok(()) };
         let outcome = self
@@ -156,9 +163,10 @@ impl Store {
             .table_name(&self.table)
             .key("pk", s(pk))
             .key("sk", s(sk))
-            .update_expression("SET republishedAt = :now")
+            .update_expression("SET republishedAt = :now, expiresAt = :keep")
             .condition_expression("kind = :event")
             .expression_attribute_values(":now", s(stamp(now)))
+            .expression_attribute_values(":keep", AttributeValue::N((now + Duration::days(EVENT_KEEP_DAYS)).timestamp().to_string()))
             .expression_attribute_values(":event", s(EVENT))
             .send()
             .await

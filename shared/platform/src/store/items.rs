@@ -41,10 +41,15 @@ impl Index {
 /// each. The index projects keys only: the sweep reads what it settles from the table itself.
 pub const DUE_SHARDS: u32 = 8;
 
-/// The due partition of an item's key: FNV-1a, stable across builds and platforms.
+/// The due partition of an item's key.
 pub fn due_shard(pk: &str) -> String {
+    format!("DUE#{}", shard_of(pk))
+}
+
+/// Which of the `DUE_SHARDS` partitions a key goes to: FNV-1a, stable across builds and platforms.
+pub fn shard_of(pk: &str) -> u32 {
     let hash = pk.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    format!("DUE#{}", hash % DUE_SHARDS)
+    hash % DUE_SHARDS
 }
 
 /// Every due partition, in order.
