@@ -31,10 +31,17 @@ pub fn warm_up_pays(endpoint_url: Option<&str>) -> bool {
     endpoint_url.is_none_or(|url| url.starts_with("https://"))
 }
 
-/// How every function loads its AWS configuration: the environment, the compiled-in trust store,
-/// and the timeouts above.
+/// How every function loads its AWS configuration: the compiled-in trust store, the timeouts above,
+/// and the region and credentials from the environment, where Lambda puts them for every function
+/// (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). The default
+/// chains would also build providers for profiles, web identity, containers and the instance
+/// metadata service at every cold start, none of which a Lambda function's credentials come from.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
-    aws_config::from_env().http_client(crate::https::client()).timeout_config(timeouts())
+    aws_config::from_env()
+        .http_client(crate::https::client())
+        .timeout_config(timeouts())
+        .region(aws_config::environment::EnvironmentVariableRegionProvider::new())
+        .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
 }
 
 #[derive(Clone)]
