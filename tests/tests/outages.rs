@@ -24,6 +24,29 @@ async fn queued_record(stack: &Stack) -> Value {
     serde_json::from_str(&body).expect("a stream record")
 }
 
+/// An opportunity emailed, then an offer made and accepted; the deal's two records, as the relay
+/// queued them, taken off the queue (invisible for a minute) before notify sees them.
+async fn an_accepted_offers_records(stack: &Stack) -> (String, Vec<Value>) {
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    assert_eq!(stack.drain().await, (1, 0));
+    let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+    assert_eq!(stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await.status, 201);
+    let gateway = &stack.running.gateway;
+    gateway.relay.catch_up().await.expect("relayed");
+    let received =
+        gateway.admin_sqs.receive_message().queue_url(&gateway.queue_url).max_number_of_messages(10).visibility_timeout(60).send().await;
+    let records: Vec<Value> = received
+        .expect("receive")
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| serde_json::from_str(m.body.as_deref()?).ok())
+        .collect();
+    assert_eq!(records.len(), 2, "{records:#?}");
+    (offer_id, records)
+}
+
 /// The subjects of the emails `address` got, oldest first, their titles cut at the colon.
 fn subjects_to(emails: &[Value], address: &str) -> Vec<String> {
     emails
@@ -99,29 +122,11 @@ async fn an_sqs_outage_between_an_offer_and_its_acceptance_loses_nothing_and_kee
 async fn without_the_stream_in_order_a_deals_later_event_brings_its_earlier_one_first() {
     // The acceptance reaches the queue, and notify, before the offer's own event ever does.
     let stack = Stack::start().await;
-    let product = stack.cast().await;
-    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
-    assert_eq!(stack.drain().await, (1, 0));
-    let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
-    assert_eq!(stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await.status, 201);
+    let (_, records) = an_accepted_offers_records(&stack).await;
     let gateway = &stack.running.gateway;
-    gateway.relay.catch_up().await.expect("relayed");
-    // Take the two queued records, and hand notify the later one alone.
-    let received = gateway
-        .admin_sqs
-        .receive_message()
-        .queue_url(&gateway.queue_url)
-        .max_number_of_messages(10)
-        .visibility_timeout(60)
-        .send()
-        .await
-        .expect("receive");
-    let bodies: Vec<String> = received.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
-    assert_eq!(bodies.len(), 2);
-    let sequence =
-        |b: &String| serde_json::from_str::<Value>(b).unwrap()["dynamodb"]["NewImage"]["sequence"]["N"].as_str().unwrap().to_string();
-    let later = bodies.iter().find(|b| sequence(b) == "2").expect("the acceptance is the deal's second event");
-    gateway.admin_sqs.send_message().queue_url(&gateway.queue_url).message_body(later).send().await.expect("queued alone");
+    let later =
+        records.iter().find(|r| r["dynamodb"]["NewImage"]["sequence"]["N"] == "2").expect("the acceptance is the deal's second event");
+    gateway.admin_sqs.send_message().queue_url(&gateway.queue_url).message_body(later.to_string()).send().await.expect("queued alone");
     assert_eq!(stack.drain().await, (1, 0));
     let emails = stack.emails().await;
     assert_eq!(
@@ -269,24 +274,8 @@ async fn events_the_transport_lost_are_republished_from_the_event_items_and_emai
 async fn an_earlier_event_that_cannot_be_handled_is_dead_lettered_and_holds_up_no_later_one() {
     use aws_sdk_dynamodb::types::AttributeValue;
     let stack = Stack::start().await;
-    let product = stack.cast().await;
-    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
-    assert_eq!(stack.drain().await, (1, 0));
-    let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
-    assert_eq!(stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await.status, 201);
+    let (offer_id, records) = an_accepted_offers_records(&stack).await;
     let gateway = &stack.running.gateway;
-    gateway.relay.catch_up().await.expect("relayed");
-    let received = gateway
-        .admin_sqs
-        .receive_message()
-        .queue_url(&gateway.queue_url)
-        .max_number_of_messages(10)
-        .visibility_timeout(60)
-        .send()
-        .await
-        .unwrap();
-    let records: Vec<Value> =
-        received.messages.unwrap_or_default().iter().filter_map(|m| serde_json::from_str(m.body.as_deref()?).ok()).collect();
     let later = records.iter().find(|r| r["dynamodb"]["NewImage"]["sequence"]["N"] == "2").expect("the acceptance").clone();
     // The offer's own event item is broken in the table before notify gets to it.
     let store = &gateway.app.store;

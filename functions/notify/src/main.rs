@@ -22,7 +22,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let retry = config.retry;
     let notifier = Arc::new(Notifier {
         mailer: Mailer::new(aws_sdk_ses::Client::new(&sdk), sender),
-        queue: Queue::new(aws_sdk_sqs::Client::new(&sdk), &queue_url, &dead_letter_url, retry),
+        // Its client only once a record fails: a cold start that sends its emails needs none.
+        queue: Queue::lazy(sdk.clone(), &queue_url, &dead_letter_url, retry),
         app: cppo_platform::App::from_sdk(config, &sdk).await,
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {

@@ -92,11 +92,9 @@ impl Store {
             .expression_attribute_values(":kind", s(HANDLED))
             .send()
             .await
+            .map(|_| ())
             .map_err(classify);
-        match outcome {
-            Ok(_) | Err(StoreError::Conflict) => Ok(()),
-            Err(e) => Err(e),
-        }
+        already(outcome)
     }
 
     /// The bodies of a deal's events numbered after `after` up to `upto`, in order, read
@@ -170,12 +168,18 @@ impl Store {
             .expression_attribute_values(":event", s(EVENT))
             .send()
             .await
+            .map(|_| ())
             .map_err(classify);
-        match outcome {
-            // Gone with its TTL since the index was read: nothing left to republish.
-            Ok(_) | Err(StoreError::Conflict) => Ok(()),
-            Err(e) => Err(e),
-        }
+        // Gone with its TTL since the index was read: nothing left to republish.
+        already(outcome)
+    }
+}
+
+/// A conditional write whose condition failed because what it would do is done already.
+fn already(outcome: Result<(), StoreError>) -> Result<(), StoreError> {
+    match outcome {
+        Err(StoreError::Conflict) => Ok(()),
+        other => other,
     }
 }
 
