@@ -15,7 +15,7 @@ pub const OWN_FAILURE_ATTEMPTS: u32 = 5;
 /// cold start that handles its records builds no SQS client (about 0.3 ms of init, measured).
 enum Sqs {
     Built(Client),
-    Lazy(aws_config::SdkConfig, std::sync::OnceLock<Client>),
+    Lazy(Box<aws_config::SdkConfig>, std::sync::OnceLock<Client>),
 }
 
 pub struct Queue {
@@ -32,7 +32,7 @@ impl Queue {
 
     /// A queue whose client is built from `sdk` at its first call.
     pub fn lazy(sdk: aws_config::SdkConfig, queue_url: &str, dead_letter_queue_url: &str, retry: RetrySchedule) -> Queue {
-        let sqs = Sqs::Lazy(sdk, std::sync::OnceLock::new());
+        let sqs = Sqs::Lazy(Box::new(sdk), std::sync::OnceLock::new());
         Queue { sqs, queue_url: queue_url.into(), dead_letter_queue_url: dead_letter_queue_url.into(), retry }
     }
 
