@@ -271,19 +271,32 @@ impl Store {
         page: i32,
         start: Option<Item>,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
-        let out = self
+        self.due_index_page(shard, (None, super::items::due_bound(now)), Some(page), start).await
+    }
+
+    /// One page of keys from a partition of the `byDue` index, oldest first, with sort keys up to
+    /// `range.1` (and from `range.0`, when given).
+    pub(super) async fn due_index_page(
+        &self,
+        partition: &str,
+        range: (Option<String>, String),
+        page: Option<i32>,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let (from, to) = range;
+        let condition = if from.is_some() { "duePk = :p AND dueAt BETWEEN :from AND :to" } else { "duePk = :p AND dueAt <= :to" };
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(Index::ByDue.name())
-            .key_condition_expression("duePk = :due AND dueAt <= :now")
-            .expression_attribute_values(":due", s(shard))
-            .expression_attribute_values(":now", s(super::items::due_bound(now)))
-            .limit(page)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
+            .key_condition_expression(condition)
+            .expression_attribute_values(":p", s(partition))
+            .expression_attribute_values(":to", s(to));
+        if let Some(from) = from {
+            query = query.expression_attribute_values(":from", s(from));
+        }
+        let out = query.set_limit(page).set_exclusive_start_key(start).send().await.map_err(classify)?;
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 

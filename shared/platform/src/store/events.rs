@@ -133,20 +133,7 @@ impl Store {
         to: DateTime<Utc>,
         start: Option<Item>,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(super::Index::ByDue.name())
-            .key_condition_expression("duePk = :hour AND dueAt BETWEEN :from AND :to")
-            .expression_attribute_values(":hour", s(hour))
-            .expression_attribute_values(":from", s(stamp(from)))
-            .expression_attribute_values(":to", s(format!("{}~", stamp(to))))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+        self.due_index_page(hour, (Some(stamp(from)), format!("{}~", stamp(to))), None, start).await
     }
 
     /// Writes an event item again, unchanged but for when it was republished and how long it is
