@@ -156,13 +156,12 @@ async fn process(notifier: &Notifier, body: &str) -> Result<(), Failure> {
     }
     // Gone from the table with its TTL (after 15 days): the message itself still says it all.
     if !own_seen {
-        emails_of(notifier, &event).await?;
-        store.mark_handled(&event.deal_id, event.sequence, notifier.app.now()).await?;
+        handle_stored(notifier, Ok(event)).await?;
     }
     Ok(())
 }
 
-/// An event read from the table: its emails, then its deal recorded handled up to it.
+/// An event of a deal: its emails, then its deal recorded handled up to it.
 async fn handle_stored(notifier: &Notifier, event: Result<Event, Failure>) -> Result<(), Failure> {
     let event = event?;
     emails_of(notifier, &event).await?;

@@ -7,9 +7,9 @@ use crate::Gateway;
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use serde_json::{json, Value};
 
-/// The local rule and queue that capture the bus's events; never in the template.
-pub fn capture_names(bus: &str) -> (String, String) {
-    (format!("{bus}-capture"), format!("{bus}-capture"))
+/// The name of the local rule, and of its queue, that capture the bus's events; never in the template.
+pub fn capture_name(bus: &str) -> String {
+    format!("{bus}-capture")
 }
 
 /// Every event the bus has delivered to the capture rule so far, oldest first, in the contract's

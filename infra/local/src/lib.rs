@@ -348,7 +348,7 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
     let (sweep, republish, (notify_app, signer)) = (take("expire-sweep")?.0, take("republish-events")?.0, take("notify")?);
     let notify = Notifier {
         mailer: Mailer::new(signer.ses(), notify_app.config.require_sender().map_err(|e| e.to_string())?),
-        queue: Queue::new(signer.sqs(), &provisioned.queue_url, &provisioned.dead_letter_queue_url, LOCAL_RETRY),
+        queue: Queue::new(signer.sqs(), &provisioned.queue_url, &provisioned.dead_letter_queue_url, notify_app.config.retry),
         app: notify_app,
     };
     let ends = relay::Ends { stream_arn: provisioned.stream_arn, queue_url: provisioned.queue_url.clone(), bus: config.names.bus.clone() };

@@ -126,7 +126,8 @@ async fn create_bus(sdk: &aws_config::SdkConfig, sqs: &aws_sdk_sqs::Client, temp
             return Err(failed("creating", &aws_sdk_eventbridge::error::DisplayErrorContext(&e)));
         }
     }
-    let (rule, queue) = crate::bus::capture_names(bus);
+    let rule = crate::bus::capture_name(bus);
+    let queue = rule.clone();
     let url = create_queue(sqs, &queue, &Value::Null, HashMap::new()).await?;
     let arn = queue_arn(sqs, &url).await?;
     let pattern = serde_json::json!({"source": [cppo_domain::marketplace::SOURCE]}).to_string();

@@ -1,7 +1,7 @@
 //! Items for each aggregate: how a seller, product, opportunity, offer, agreement or event is keyed
 //! and indexed, and how it is read back.
 
-use super::items::{due, due_key, due_shard, index, index_sort, item, parse, pk, s, string_attr, Index, Versioned};
+use super::items::{due, due_key, due_shard, epoch, index, index_sort, item, parse, pk, s, string_attr, Index, Versioned};
 use super::{classify, Condition, Item, Store, StoreError, Stream, Update, Write};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -321,7 +321,7 @@ impl Store {
             .item("state", s("sending"))
             .item("attempt", s(attempt))
             .item("claimedAt", s(stamp(now)))
-            .item("expiresAt", AttributeValue::N((now + Duration::days(30)).timestamp().to_string()))
+            .item("expiresAt", epoch(now + Duration::days(30)))
             // A claim left `sending` by an attempt that died is taken over once stale.
             .condition_expression("attribute_not_exists(pk) OR (#state = :sending AND claimedAt < :stale)")
             .expression_attribute_names("#state", "state")

@@ -8,8 +8,8 @@
 //! spread over 8 by a hash of the deal as the due items are, so no one partition takes an hour's
 //! writes), so the events of a window can be republished without a scan.
 
-use super::items::{pk, s, shard_of, string_attr, DUE_SHARDS};
-use super::{classify, Item, Store, StoreError};
+use super::items::{epoch, number, pk, s, shard_of, string_attr, DUE_SHARDS};
+use super::{classify, Condition, Item, Store, StoreError, Update};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use cppo_domain::event::Event;
@@ -62,7 +62,7 @@ pub fn event_item(e: &Event) -> Result<Item, StoreError> {
     item.insert("body".into(), s(json(e)?));
     item.insert("busEntries".into(), s(json(&e.marketplace)?));
     item.insert("version".into(), AttributeValue::N("1".into()));
-    item.insert("expiresAt".into(), AttributeValue::N((e.occurred_at + Duration::days(EVENT_KEEP_DAYS)).timestamp().to_string()));
+    item.insert("expiresAt".into(), epoch(e.occurred_at + Duration::days(EVENT_KEEP_DAYS)));
     Ok(item)
 }
 
@@ -142,23 +142,12 @@ impl Store {
     /// target. Only an event item that still exists.
     pub async fn republish(&self, key: &Item, now: DateTime<Utc>) -> Result<(), StoreError> {
         let (Some(pk), Some(sk)) = (string_attr(key, "pk"), string_attr(key, "sk")) else { return Ok(()) };
-        let outcome = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .update_expression("SET republishedAt = :now, expiresAt = :keep")
-            .condition_expression("kind = :event")
-            .expression_attribute_values(":now", s(stamp(now)))
-            .expression_attribute_values(":keep", AttributeValue::N((now + Duration::days(EVENT_KEEP_DAYS)).timestamp().to_string()))
-            .expression_attribute_values(":event", s(EVENT))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify);
+        let again = Update::of(pk, sk)
+            .set("republishedAt", s(stamp(now)))
+            .set("expiresAt", epoch(now + Duration::days(EVENT_KEEP_DAYS)))
+            .only_if(Condition::new("#kind = :event").name("#kind", "kind").value(":event", s(EVENT)));
         // Gone with its TTL since the index was read: nothing left to republish.
-        already(outcome)
+        already(self.update(again).await.map(|_| ()))
     }
 }
 
@@ -167,12 +156,5 @@ fn already(outcome: Result<(), StoreError>) -> Result<(), StoreError> {
     match outcome {
         Err(StoreError::Conflict) => Ok(()),
         other => other,
-    }
-}
-
-fn number(item: &Item, name: &str) -> Option<u32> {
-    match item.get(name) {
-        Some(AttributeValue::N(n)) => n.parse().ok(),
-        _ => None,
     }
 }

@@ -7,7 +7,7 @@
 //! never named, and expire). Records expire after 24 hours through TTL, filtered at read
 //! because TTL deletes late.
 
-use super::items::{s, string_attr};
+use super::items::{epoch, number, s, string_attr};
 use super::{classify, Condition, Item, Store, StoreError, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
@@ -47,17 +47,6 @@ pub struct Claim {
     pub fingerprint: String,
     pub attempt: String,
     pub claimed_at: DateTime<Utc>,
-}
-
-fn epoch(t: DateTime<Utc>) -> AttributeValue {
-    AttributeValue::N(t.timestamp().to_string())
-}
-
-fn number(item: &Item, name: &str) -> Option<i64> {
-    match item.get(name) {
-        Some(AttributeValue::N(n)) => n.parse().ok(),
-        _ => None,
-    }
 }
 
 fn part_key(record: &str, attempt: &str, n: usize) -> String {
@@ -169,14 +158,14 @@ impl Store {
     /// The live record under `key`; an expired one reads as absent.
     pub async fn idempotency_record(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Recorded>, StoreError> {
         let Some(item) = self.get(key, IDEMPOTENCY).await? else { return Ok(None) };
-        if number(&item, "expiresAt").is_none_or(|at| at < now.timestamp()) {
+        if number::<i64>(&item, "expiresAt").is_none_or(|at| at < now.timestamp()) {
             return Ok(None);
         }
         let fingerprint = string_attr(&item, "fingerprint").unwrap_or_default().to_string();
         if string_attr(&item, "state") != Some("COMPLETED") {
             return Ok(Some(Recorded::InProgress { fingerprint }));
         }
-        let status = number(&item, "status").and_then(|n| u16::try_from(n).ok()).unwrap_or(500);
+        let status = number::<u16>(&item, "status").unwrap_or(500);
         let body = match number(&item, "parts") {
             Some(parts) => self.answer_parts(key, string_attr(&item, "attempt").unwrap_or_default(), parts).await?,
             None => string_attr(&item, "body").unwrap_or_default().to_string(),

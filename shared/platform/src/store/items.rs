@@ -130,6 +130,19 @@ pub fn parse<T: DeserializeOwned>(item: Item) -> Result<Versioned<T>, StoreError
     Ok(Versioned { value, version })
 }
 
+/// An instant as DynamoDB's TTL and our expiry checks read it: seconds since the epoch.
+pub fn epoch(t: DateTime<Utc>) -> AttributeValue {
+    AttributeValue::N(t.timestamp().to_string())
+}
+
+/// A number attribute, if the item has one that parses as `T`.
+pub fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    }
+}
+
 pub fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Some(v.as_str()),
