@@ -19,23 +19,28 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const RELAY_EVERY: Duration = Duration::from_millis(100);
 const RELAY_BACKOFF_LIMIT: Duration = Duration::from_secs(5);
 
+/// The pipes, as AWS runs them beside the functions: the stream looked at every 100 ms, backing
+/// off after a target refused.
+pub fn spawn_relay(gateway: Arc<Gateway>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut wait = RELAY_EVERY;
+        loop {
+            tokio::time::sleep(wait).await;
+            wait = match gateway.relay.catch_up().await {
+                Ok(_) => RELAY_EVERY,
+                Err(error) => {
+                    tracing::warn!(%error, "the stream relay could not deliver; it tries again");
+                    (wait * 2).min(RELAY_BACKOFF_LIMIT)
+                }
+            };
+        }
+    })
+}
+
 pub fn spawn(gateway: Arc<Gateway>) -> Vec<JoinHandle<()>> {
     let poller = gateway.clone();
-    let relay = gateway.clone();
     vec![
-        tokio::spawn(async move {
-            let mut wait = RELAY_EVERY;
-            loop {
-                tokio::time::sleep(wait).await;
-                wait = match relay.relay.catch_up().await {
-                    Ok(_) => RELAY_EVERY,
-                    Err(error) => {
-                        tracing::warn!(%error, "the stream relay could not deliver; it tries again");
-                        (wait * 2).min(RELAY_BACKOFF_LIMIT)
-                    }
-                };
-            }
-        }),
+        spawn_relay(gateway.clone()),
         tokio::spawn(async move {
             loop {
                 // No long poll: the emulator serves one request at a time and would stall meanwhile.

@@ -40,19 +40,14 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The relay alone (as the gateway's background runs it), the queue read by this run.
+/// The relay alone (the gateway's background task for it), the queue read by this run.
 async fn to_the_queue(moto: &str) -> Result<Vec<f64>, String> {
-    let stack = std::sync::Arc::new(Stack::start(moto, "bench-relay-queue").await?);
+    let stack = Stack::start(moto, "bench-relay-queue").await?;
     let cast = Cast::new(&stack).await?;
     let gateway = stack.running.gateway.clone();
     gateway.relay.catch_up().await?;
-    let relaying = gateway.clone();
-    let relay = tokio::spawn(async move {
-        loop {
-            let _ = relaying.relay.catch_up().await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
+    // The gateway's own relay task, without its queue poller: this run reads the queue itself.
+    let relay = local_gateway::background::spawn_relay(gateway);
     purge(&stack).await?;
     let mut latencies = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
