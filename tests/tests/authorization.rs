@@ -51,6 +51,19 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
     let to_accept = id(&stack.offer(&opportunity, &product, json!({})).await.body, "offerId");
     let accepted = id(&stack.offer(&opportunity, &product, json!({})).await.body, "offerId");
     let agreement = id(&stack.post(&format!("/offers/{accepted}/accept"), BUYER, json!({})).await.body, "agreementId");
+    let to_move = id(&stack.offer(&opportunity, &product, json!({})).await.body, "offerId");
+    // Two more agreements, each with a cancellation request pending: one to withdraw, one to accept.
+    let mut pending = Vec::new();
+    for _ in 0..2 {
+        let offer = id(&stack.offer(&opportunity, &product, json!({})).await.body, "offerId");
+        let a = id(&stack.post(&format!("/offers/{offer}/accept"), BUYER, json!({})).await.body, "agreementId");
+        let r = stack.post(&format!("/agreements/{a}/cancellation"), RESELLER, json!({"reason": "the buyer asked"})).await;
+        assert_eq!(r.status, 201, "{r:?}");
+        pending.push(a);
+    }
+    let draft = id(&stack.opportunity(opportunity_body(&product, json!({"draft": true}))).await, "opportunityId");
+    let to_end = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let c = |a: &str, suffix: &str| format!("/agreements/{a}/cancellation{suffix}");
     let product_body = json!({"title": "Tool", "productType": "ami", "paid": true, "dimensions": [{"key": "hours", "name": "Hours", "unitPrice": "1.00"}]});
     let change_set = json!({"Catalog": "AWSMarketplace", "ChangeSet": [
         {"ChangeType": "CreateResaleAuthorization", "Entity": {"Type": "ResaleAuthorization@1.0"},
@@ -84,10 +97,18 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
         row("GET", "/offers/{id}", format!("/offers/{to_cancel}"), None, [404, 200, 200, 200]),
         row("POST", "/offers/{id}/cancel", format!("/offers/{to_cancel}/cancel"), None, [404, 403, 200, 403]),
         row("POST", "/offers/{id}/accept", format!("/offers/{to_accept}/accept"), None, [404, 201, 403, 403]),
+        row("PATCH", "/offers/{id}", format!("/offers/{to_move}"), Some(json!({"expiresOn": "2027-02-28"})), [404, 403, 200, 403]),
+        row("POST", "/opportunities/{id}/release", format!("/opportunities/{draft}/release"), None, [404, 404, 404, 200]),
+        row("POST", "/agreements/{id}/cancellation", c(&agreement, ""), Some(json!({"reason": "wrong terms"})), [404, 403, 201, 403]),
+        row("GET", "/agreements/{id}/cancellation", c(&agreement, ""), None, [404, 200, 200, 200]),
+        row("POST", "/agreements/{id}/cancellation/reject", c(&agreement, "/reject"), None, [404, 200, 403, 403]),
+        row("DELETE", "/agreements/{id}/cancellation", c(&pending[0], ""), None, [404, 403, 200, 403]),
+        row("POST", "/agreements/{id}/cancellation/accept", c(&pending[1], "/accept"), None, [404, 200, 403, 403]),
         row("GET", "/agreements", "/agreements".into(), None, [200, 200, 200, 200]),
         row("GET", "/agreements/{id}", format!("/agreements/{agreement}"), None, [404, 200, 200, 200]),
         row("GET", "/reports/sales", "/reports/sales?from=2027-01-01&to=2027-01-31".into(), None, [200, 200, 200, 200]),
-        row("POST", "/opportunities/{id}/revoke", o("/revoke"), None, [404, 404, 403, 200]),
+        // Either party may end it: the reseller does, and the ISV then finds it no longer active.
+        row("POST", "/opportunities/{id}/revoke", format!("/opportunities/{to_end}/revoke"), None, [404, 404, 200, 409]),
         row(
             "PUT",
             "/sellers/me",

@@ -239,9 +239,29 @@ async fn the_whole_service(stack: &Stack) {
     assert_eq!(agreement.status, 201, "{agreement:?}");
     let replacing = stack.offer(&opportunity_id, &product, json!({"replacesAgreementId": id(&agreement.body, "agreementId")})).await;
     assert_eq!(replacing.status, 201, "{replacing:?}");
-    assert_eq!(stack.post(&format!("/offers/{}/accept", id(&replacing.body, "offerId")), BUYER, json!({})).await.status, 201);
+    let replacing = stack.post(&format!("/offers/{}/accept", id(&replacing.body, "offerId")), BUYER, json!({})).await;
+    assert_eq!(replacing.status, 201, "{replacing:?}");
     let cancelled = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+    assert_eq!(
+        stack.call("PATCH", &format!("/offers/{cancelled}"), Some(RESELLER), Some(json!({"expiresOn": "2027-02-01"}))).await.status,
+        200
+    );
     assert_eq!(stack.post(&format!("/offers/{cancelled}/cancel"), RESELLER, json!({})).await.status, 200);
+    // A cancellation request, withdrawn, then asked again and accepted by the buyer.
+    let replacing_agreement = id(&replacing.body, "agreementId");
+    let cancellation = format!("/agreements/{replacing_agreement}/cancellation");
+    assert_eq!(stack.post(&cancellation, RESELLER, json!({"reason": "moving to another plan"})).await.status, 201);
+    assert_eq!(stack.call("DELETE", &cancellation, Some(RESELLER), None).await.status, 200);
+    assert_eq!(stack.post(&cancellation, RESELLER, json!({"reason": "moving to another plan"})).await.status, 201);
+    assert_eq!(stack.get(&cancellation, BUYER).await.status, 200);
+    assert_eq!(stack.post(&format!("{cancellation}/accept"), BUYER, json!({})).await.status, 200);
+    let lasting = id(&stack.offer(&opportunity_id, &product, json!({"agreementStartDate": "2027-02-01"})).await.body, "offerId");
+    assert_eq!(stack.post(&format!("/offers/{lasting}/accept"), BUYER, json!({})).await.status, 201);
+    // A draft, revised and released; the reseller ends another authorization itself.
+    let draft = id(&stack.opportunity(opportunity_body(&product, json!({"draft": true}))).await, "opportunityId");
+    assert_eq!(stack.call("PATCH", &format!("/opportunities/{draft}"), Some(ISV), Some(json!({"name": "DraftRenamed"}))).await.status, 200);
+    assert_eq!(stack.post(&format!("/opportunities/{draft}/release"), ISV, json!({})).await.status, 200);
+    assert_eq!(stack.post(&format!("/opportunities/{draft}/revoke"), RESELLER, json!({"reason": "no longer sold"})).await.status, 200);
     let expiring = id(&stack.offer(&opportunity_id, &product, json!({"expiresOn": "2027-01-12"})).await.body, "offerId");
 
     for list in ["/opportunities", "/offers", "/agreements", "/reports/sales?from=2027-01-01&to=2027-01-31"] {

@@ -131,7 +131,7 @@ async fn parties_see_their_own_and_outsiders_see_nothing() {
     assert_eq!(stack.post(&accept, RESELLER, json!({})).await.status, 403);
     assert_eq!(stack.post(&accept, OUTSIDER, json!({})).await.status, 404);
     assert_eq!(stack.post(&format!("/offers/{offer_id}/cancel"), BUYER, json!({})).await.status, 403);
-    assert_eq!(stack.post(&format!("/opportunities/{opportunity_id}/revoke"), RESELLER, json!({})).await.status, 403);
+    assert_eq!(stack.post(&format!("/opportunities/{opportunity_id}/revoke"), BUYER, json!({})).await.status, 404);
     assert_eq!(stack.post(&format!("/opportunities/{opportunity_id}/revoke"), OUTSIDER, json!({})).await.status, 404);
     let r = stack
         .post(

@@ -1,7 +1,7 @@
 //! `POST /offers/{id}/accept`: the buyer accepts; the offer becomes an agreement, exactly once.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use cppo_domain::agreement::Agreement;
+use cppo_domain::agreement::{Agreement, AgreementStatus};
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
 use cppo_domain::offer::Offer;
@@ -37,7 +37,10 @@ async fn accept(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErro
         if let Some(previous) = &agreement.previous_agreement_id {
             let (write, replaced) = replace_previous(app, previous, &agreement, now).await?;
             writes.push(write);
-            event = event.ending(&replaced);
+            // A future-dated successor ends it later: the sweep tells the bus on that day.
+            if replaced.state == AgreementStatus::Replaced {
+                event = event.ending(&replaced);
+            }
         }
         writes.push(Write::Create(event_item(&event)?));
         let body = agreement.view(&req.caller, now);

@@ -83,8 +83,15 @@ async fn create_from(
     let ctx =
         CreateContext { isv, isv_account_id: &req.caller, resellers: &found_sellers, products: &found_products, now, opportunity_ids: ids };
     let mut opportunities = create(input, ctx)?;
+    if dry_run(req)? {
+        // The review step: what the same body would create, stored nowhere and told to nobody.
+        let items: Vec<Value> = opportunities.iter().map(|o| without_id(o.view(now))).collect();
+        return Ok((200, json!({ "items": items })));
+    }
+    // A draft is announced when it is released, not before.
     let events: Vec<Event> = opportunities
         .iter_mut()
+        .filter(|o| !o.is_draft())
         .map(|o| Event::for_opportunity(EventType::OpportunityCreated, o, app.new_id(IdKind::Event), now, None))
         .collect();
     let mut writes = Vec::with_capacity(opportunities.len() * 2);
@@ -97,4 +104,20 @@ async fn create_from(
     let body = json!({ "items": opportunities.iter().map(|o| o.view(now)).collect::<Vec<_>>() });
     commit(app, req, writes, 201, &body).await?;
     Ok((201, body))
+}
+
+/// `?dryRun=true`: the review step of a create, a clone or an import.
+fn dry_run(req: &ApiRequest<'_>) -> Result<bool, ApiError> {
+    match req.query("dryRun") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::validation("dryRun", "dryRun must be true or false")),
+    }
+}
+
+fn without_id(mut view: Value) -> Value {
+    if let Value::Object(map) = &mut view {
+        map.remove("opportunityId");
+    }
+    view
 }

@@ -1,4 +1,5 @@
-//! The scheduled sweep: expires what has fallen due, each with its event.
+//! The scheduled sweep: expires what has fallen due, ends agreements whose future-dated successor
+//! has started, and sends the renewal reminders, each with its event.
 //!
 //! It reads only the sparse due index up to now, each of its partitions a page of keys at a time,
 //! then those items themselves. Each item is settled on its own, conditionally, so a sweep cut
@@ -28,6 +29,10 @@ pub struct Expired {
 #[serde(rename_all = "camelCase")]
 pub struct SweepReport {
     pub expired: Expired,
+    /// Renewal reminders (`agreement.ending`) emitted.
+    pub reminders: u64,
+    /// Agreements marked replaced on the day their future-dated successor started.
+    pub replaced: u64,
     pub items_read: u64,
     /// Items that could not be settled this time; each was logged and stays due.
     pub skipped: u64,
@@ -80,7 +85,7 @@ async fn settle(app: &App, item: Item, report: &mut SweepReport) -> Result<(), S
     let outcome = match kind.as_str() {
         OPPORTUNITY => expire_opportunity(app, parse_item(item)?).await.map(|hit| report.expired.opportunities += hit),
         OFFER => expire_offer(app, parse_item(item)?).await.map(|hit| report.expired.offers += hit),
-        AGREEMENT => expire_agreement(app, parse_item(item)?).await.map(|hit| report.expired.agreements += hit),
+        AGREEMENT => settle_agreement(app, parse_item(item)?, report).await,
         _ => Ok(()),
     };
     match outcome {
@@ -111,10 +116,27 @@ async fn expire_offer(app: &App, read: Versioned<Offer>) -> Result<u64, StoreErr
     commit(app, Write::Replace(offer_item(&expired, read.version + 1)?, read.version), event).await
 }
 
-async fn expire_agreement(app: &App, read: Versioned<Agreement>) -> Result<u64, StoreError> {
+/// An agreement's due work, the first that applies: its successor has started (it is replaced,
+/// not expired), its term has ended, or a renewal reminder is due.
+async fn settle_agreement(app: &App, read: Versioned<Agreement>, report: &mut SweepReport) -> Result<(), StoreError> {
     let now = app.now();
-    let Some(mut expired) = read.value.expire(now) else { return Ok(0) };
-    let reason = Some("its contract term has ended".to_string());
-    let event = Event::for_agreement(EventType::AgreementExpired, &mut expired, None, app.new_id(IdKind::Event), now, reason);
-    commit(app, Write::Replace(agreement_item(&expired, read.version + 1)?, read.version), event).await
+    let event_id = app.new_id(IdKind::Event);
+    let reason = |why: &str| Some(why.to_string());
+    let (next, event, counted) = if let Some(mut replaced) = read.value.settle_replacement(now) {
+        let why = reason("its future-dated successor has started");
+        let event = Event::for_agreement(EventType::AgreementReplaced, &mut replaced, None, event_id, now, why);
+        (replaced, event, &mut report.replaced)
+    } else if let Some(mut expired) = read.value.expire(now) {
+        let why = reason("its contract term has ended");
+        let event = Event::for_agreement(EventType::AgreementExpired, &mut expired, None, event_id, now, why);
+        (expired, event, &mut report.expired.agreements)
+    } else if let Some((mut reminded, days_left)) = read.value.remind(now) {
+        let event = Event::reminder(&mut reminded, days_left, event_id, now);
+        (reminded, event, &mut report.reminders)
+    } else {
+        return Ok(());
+    };
+    commit(app, Write::Replace(agreement_item(&next, read.version + 1)?, read.version), event).await?;
+    *counted += 1;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! figures from the disbursement may appear; nothing here is logged.
 
 use cppo_domain::event::{Event, EventDetail, EventType};
-use cppo_domain::opportunity::Opportunity;
+use cppo_domain::opportunity::{Opportunity, RestrictedBy};
 use cppo_platform::mailer::Email;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,8 +13,8 @@ pub enum Group {
 
 pub fn compose(event: &Event, group: Group, opportunity: Option<&Opportunity>, to: Vec<String>) -> Email {
     let name = opportunity.map(|o| o.name.as_str()).unwrap_or(event.opportunity_id.as_str());
-    let subject = format!("{}: {name}", event.event_type.title());
-    let mut lines = vec![intro(event.event_type, group).to_string(), String::new()];
+    let subject = format!("{}: {name}", title(event));
+    let mut lines = vec![intro(event, group).to_string(), String::new()];
     lines.push(format!("Opportunity: {} ({name})", event.opportunity_id));
     if let Some(offer) = &event.offer_id {
         lines.push(format!("Offer: {offer}"));
@@ -28,10 +28,25 @@ pub fn compose(event: &Event, group: Group, opportunity: Option<&Opportunity>, t
     Email { to, subject, body: lines.join("\n") }
 }
 
-fn intro(kind: EventType, group: Group) -> &'static str {
+/// The event in words; an amendment's new order says it is an order modification.
+fn title(event: &Event) -> &'static str {
+    match (&event.event_type, &event.detail) {
+        (EventType::OfferAccepted, EventDetail::Agreement { previous_agreement_id: Some(_), .. }) => {
+            "Private offer accepted, order modification ready to book"
+        }
+        (kind, _) => kind.title(),
+    }
+}
+
+fn intro(event: &Event, group: Group) -> &'static str {
     use EventType::*;
     use Group::*;
-    match (kind, group) {
+    let by_reseller = matches!(event.detail, EventDetail::Opportunity { restricted_by: Some(RestrictedBy::Reseller), .. });
+    match (event.event_type, group) {
+        (OpportunityRevoked, Stakeholders) if by_reseller => {
+            "The channel partner ended a resale authorization it held. Offers already made from it stay open."
+        }
+        (OpportunityRevoked, Reseller) if by_reseller => "You ended a resale authorization you held. Offers you already made stay open.",
         (OpportunityCreated, _) => "An ISV has authorized you to resell its products through AWS Marketplace.",
         (OfferExtended, _) => "A channel partner used your resale authorization to extend a private offer.",
         (OfferAccepted, Stakeholders) => {
@@ -46,12 +61,22 @@ fn intro(kind: EventType, group: Group) -> &'static str {
         (OfferCancelled, _) => "A private offer was cancelled by the channel partner.",
         (AgreementExpired, Stakeholders) => "An agreement sold under your resale authorization has ended. It is time to renew.",
         (AgreementExpired, Reseller) => "An agreement you resold has ended. It is time to renew.",
+        (AgreementEnding, Stakeholders) => "An agreement sold under your resale authorization ends soon. It is time to renew.",
+        (AgreementEnding, Reseller) => "An agreement you resold ends soon. It is time to renew.",
+        (AgreementReplaced, _) => "An agreement was replaced by its successor.",
+        (CancellationRequested, Stakeholders) => {
+            "The channel partner asked the buyer to cancel an agreement sold under your resale authorization."
+        }
+        (CancellationRequested, Reseller) => "You asked the buyer to cancel an agreement. It stays active until the buyer accepts.",
+        (CancellationRejected, _) => "The buyer rejected the request to cancel an agreement. The agreement stays active.",
+        (CancellationWithdrawn, _) => "The channel partner withdrew its request to cancel an agreement. The agreement stays active.",
+        (AgreementCancelled, _) => "The buyer accepted the request to cancel an agreement. The agreement is cancelled.",
     }
 }
 
 fn details(detail: &EventDetail) -> Vec<String> {
     match detail {
-        EventDetail::Opportunity { name: _, products, discount, end_date, reason } => {
+        EventDetail::Opportunity { products, discount, end_date, reason, .. } => {
             let mut lines = vec![format!("Products: {}", products.join(", ")), format!("Discount: {discount}")];
             lines.push(match end_date {
                 Some(d) => format!("Ends: {d}"),
@@ -70,10 +95,22 @@ fn details(detail: &EventDetail) -> Vec<String> {
             lines.extend(reason.iter().map(|r| format!("Why: {r}")));
             lines
         }
-        EventDetail::Agreement { buyer_account_id, buyer_company_name, start_date, end_date, disbursement: d, reason } => {
+        EventDetail::Agreement {
+            buyer_account_id,
+            buyer_company_name,
+            start_date,
+            end_date,
+            disbursement: d,
+            reason,
+            previous_agreement_id,
+            metadata,
+            days_left,
+        } => {
             let buyer = buyer_company_name.as_deref().map_or(buyer_account_id.to_string(), |c| format!("{c} ({buyer_account_id})"));
             let c = format!("{:?}", d.currency);
-            let mut lines = vec![
+            let mut lines: Vec<String> = previous_agreement_id.iter().map(|p| format!("Order modification of agreement: {p}")).collect();
+            lines.extend(days_left.iter().map(|n| format!("Days left: {n} (it ends on {end_date})")));
+            lines.extend([
                 format!("Buyer: {buyer}"),
                 format!("Term: {start_date} to {end_date}"),
                 format!("Buyer total: {} {c}", d.buyer_total),
@@ -81,7 +118,9 @@ fn details(detail: &EventDetail) -> Vec<String> {
                 format!("Fee rate: {}", d.fee_rate),
                 format!("ISV: fee {} {c}, net {} {c}", d.isv_fee, d.isv_net),
                 format!("Reseller: fee {} {c}, net {} {c}", d.reseller_fee, d.reseller_net),
-            ];
+            ]);
+            // The sellers' own references: these emails go to the ISV and the reseller only.
+            lines.extend(metadata.iter().flatten().map(|(k, v)| format!("Reference {k}: {v}")));
             lines.extend(reason.iter().map(|r| format!("Why: {r}")));
             lines
         }

@@ -24,6 +24,7 @@ pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2ht
             "GET /offers/{id}" => get_offer(app, &req).await,
             "GET /agreements" => list_agreements(app, &req).await,
             "GET /agreements/{id}" => get_agreement(app, &req).await,
+            "GET /agreements/{id}/cancellation" => get_cancellation(app, &req).await,
             "GET /reports/sales" => sales_report(app, &req).await,
             "GET /opportunities/{id}/changeset" => export_change_sets(app, &req).await,
             _ => unknown_route(&req),
@@ -39,7 +40,7 @@ async fn list_opportunities(app: &App, req: &ApiRequest<'_>) -> Answer {
         None => None,
         Some(raw) => Some(
             OpportunityStatus::parse(raw)
-                .ok_or_else(|| ApiError::validation("status", "status must be active, expired, restricted or complete"))?,
+                .ok_or_else(|| ApiError::validation("status", "status must be draft, active, expired, restricted or complete"))?,
         ),
     };
     let streams = party_streams(&req.caller, OPPORTUNITY, &[Index::ByIsv, Index::ByReseller]);
@@ -88,6 +89,14 @@ async fn get_agreement(app: &App, req: &ApiRequest<'_>) -> Answer {
         Some(a) if a.value.party(&req.caller).is_some() => Ok((200, a.value.view(&req.caller, app.now()))),
         _ => Err(ApiError::NotFound(format!("no agreement {id}"))),
     }
+}
+
+/// The agreement's latest cancellation request, to any party of it.
+async fn get_cancellation(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let id = path_id(req, "id", IdKind::Agreement, "agreement")?;
+    let a = app.store.load::<Agreement>(AGREEMENT, id).await?.ok_or_else(|| ApiError::NotFound(format!("no agreement {id}")))?;
+    let cancellation = a.value.latest_cancellation(&req.caller)?;
+    Ok((200, a.value.cancellation_view(cancellation)))
 }
 
 /// The caller's agreements accepted in `from..=to`, as ISV or reseller, newest first and paged.

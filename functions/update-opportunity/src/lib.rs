@@ -1,15 +1,19 @@
-//! The ISV's changes to an opportunity: `PATCH /opportunities/{id}` and `POST .../revoke`.
+//! Changes to an opportunity: the ISV's `PATCH /opportunities/{id}` (a draft's whole terms, or a
+//! released one's description and stakeholders) and `POST .../release`, and `POST .../revoke`
+//! by either party.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
-use cppo_domain::opportunity::Opportunity;
-use cppo_domain::opportunity::OpportunityStatus;
+use cppo_domain::opportunity::{CreateContext, CreateOpportunityInput, Opportunity, OpportunityStatus, RestrictedBy};
 use cppo_platform::api::{commit, path_id, until_committed, Step};
-use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
+use cppo_platform::http::{from_value, unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
-use cppo_platform::store::{event_item, opportunity_moved, opportunity_patched, parse_item, Versioned, Write, OPPORTUNITY};
+use cppo_platform::store::{
+    event_item, opportunity_item, opportunity_moved, opportunity_patched, parse_item, Versioned, Write, OPPORTUNITY,
+};
 use cppo_platform::App;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
@@ -17,6 +21,7 @@ pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2ht
         match req.route_key() {
             "PATCH /opportunities/{id}" => patch(app, &req).await,
             "POST /opportunities/{id}/revoke" => revoke(app, &req).await,
+            "POST /opportunities/{id}/release" => release(app, &req).await,
             _ => unknown_route(&req),
         }
     })
@@ -35,6 +40,9 @@ async fn patch(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError
     let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
     let updated = until_committed(|| async {
         let read = load(app, req, id).await?;
+        if read.value.is_draft() {
+            return revise_draft(app, req, read, &body).await;
+        }
         let next = read.value.patch(&req.caller, &body, app.now())?;
         // Only the patched fields are written, in place: patches at once all stand, the last
         // one's fields last, and nothing else on the item (its count of offers) goes back stale.
@@ -46,14 +54,65 @@ async fn patch(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError
     Ok((200, updated.view(app.now())))
 }
 
-async fn revoke(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+/// A draft's terms revised: its create body with the given fields replaced, checked as a new
+/// create against the sellers and products as they are now, and written whole.
+async fn revise_draft(
+    app: &App,
+    req: &ApiRequest<'_>,
+    read: Versioned<Opportunity>,
+    body: &Map<String, Value>,
+) -> Result<Opportunity, Step> {
+    let input: CreateOpportunityInput = from_value(read.value.draft_body(&req.caller, body)?)?;
+    let sellers = vec![read.value.reseller_account_id.clone(), req.caller.clone()];
+    let products: Vec<String> = input.product_ids.iter().take(20).filter(|p| IdKind::Product.is_valid(p)).cloned().collect();
+    let (found_sellers, found_products) = app.store.sellers_and_products(&sellers, &products).await?;
+    let ctx = CreateContext {
+        isv: found_sellers.iter().find(|s| s.account_id == req.caller),
+        isv_account_id: &req.caller,
+        resellers: &found_sellers,
+        products: &found_products,
+        now: app.now(),
+        opportunity_ids: vec![],
+    };
+    let revised = read.value.revise(input, ctx)?;
+    app.store.write_all(vec![Write::Replace(opportunity_item(&revised, read.version + 1)?, read.version)]).await?;
+    Ok(revised)
+}
+
+/// The ISV releases a draft: it becomes active, its reseller sees it, and only now is it announced.
+async fn release(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
     req.empty_body()?;
     let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
     let body = until_committed(|| async {
         let read = load(app, req, id).await?;
         let now = app.now();
-        let mut next = read.value.revoke(&req.caller, now)?;
-        let reason = Some("the ISV revoked the authorization; offers already made stay open".to_string());
+        let mut next = read.value.release(&req.caller, now)?;
+        let event = Event::for_opportunity(EventType::OpportunityCreated, &mut next, app.new_id(IdKind::Event), now, None);
+        let writes = vec![Write::Replace(opportunity_item(&next, read.version + 1)?, read.version), Write::Create(event_item(&event)?)];
+        let body = next.view(now);
+        commit(app, req, writes, 200, &body).await?;
+        Ok(body)
+    })
+    .await?;
+    Ok((200, body))
+}
+
+/// `POST .../revoke`'s body: why, optionally.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeInput {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn revoke(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
+    let input: RevokeInput = req.optional_body()?;
+    let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
+    let body = until_committed(|| async {
+        let read = load(app, req, id).await?;
+        let now = app.now();
+        let mut next = read.value.revoke(&req.caller, input.reason.clone(), now)?;
+        let reason = Some(revocation_reason(&next));
         let event = Event::for_opportunity(EventType::OpportunityRevoked, &mut next, app.new_id(IdKind::Event), now, reason);
         let writes = vec![opportunity_moved(&next, OpportunityStatus::Active)?, Write::Create(event_item(&event)?)];
         let body = next.view(now);
@@ -62,4 +121,16 @@ async fn revoke(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErro
     })
     .await?;
     Ok((200, body))
+}
+
+/// Who ended the authorization and why, for the event the other party reads.
+fn revocation_reason(o: &Opportunity) -> String {
+    let who = match o.restricted_by {
+        Some(RestrictedBy::Reseller) => "the reseller ended the authorization",
+        _ => "the ISV revoked the authorization",
+    };
+    match &o.restriction_reason {
+        Some(reason) => format!("{who}: {reason}; offers already made stay open"),
+        None => format!("{who}; offers already made stay open"),
+    }
 }

@@ -9,8 +9,9 @@ pub async fn invoke(function: &str, app: &App, event: ApiGatewayV2httpRequest) -
         "create-opportunity" => Box::pin(fn_create_opportunity::handle(app, event)).await,
         "update-opportunity" => Box::pin(fn_update_opportunity::handle(app, event)).await,
         "extend-offer" => Box::pin(fn_extend_offer::handle(app, event)).await,
-        "cancel-offer" => Box::pin(fn_cancel_offer::handle(app, event)).await,
+        "update-offer" => Box::pin(fn_update_offer::handle(app, event)).await,
         "accept-offer" => Box::pin(fn_accept_offer::handle(app, event)).await,
+        "cancel-agreement" => Box::pin(fn_cancel_agreement::handle(app, event)).await,
         "query" => Box::pin(fn_query::handle(app, event)).await,
         _ => return None,
     })

@@ -4,8 +4,9 @@ use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
 use crate::party::{party_of, Party};
 use crate::pricing::{BuyerPricing, Disbursement, Pricing};
+use crate::terms::{Metadata, DEFAULT_NET_PAYMENT_TERM_DAYS};
 use crate::time::{end_instant, is_past};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -23,6 +24,7 @@ pub enum Intent {
 pub enum AgreementStatus {
     Active,
     Replaced,
+    Cancelled,
     Expired,
 }
 
@@ -31,10 +33,36 @@ impl AgreementStatus {
         match self {
             AgreementStatus::Active => "active",
             AgreementStatus::Replaced => "replaced",
+            AgreementStatus::Cancelled => "cancelled",
             AgreementStatus::Expired => "expired",
         }
     }
 }
+
+/// The steps of a request to cancel an agreement (see `cancellation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CancellationStatus {
+    PendingApproval,
+    Accepted,
+    Rejected,
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cancellation {
+    /// The request's own id (`acr-…`), as AWS Marketplace's events name it.
+    pub request_id: String,
+    pub status: CancellationStatus,
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+/// The renewal reminders, in days before the end date, farthest first.
+pub const REMINDER_LEADS: [u32; 3] = [90, 60, 30];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,6 +81,20 @@ pub struct Agreement {
     pub end_date: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_agreement_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// How long the buyer has to pay each invoice, from the offer.
+    #[serde(default = "default_net_terms")]
+    pub net_payment_term_days: u32,
+    /// The day a future-dated successor starts: active until the day before, replaced from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_on: Option<NaiveDate>,
+    /// The shortest lead of the renewal reminders already sent (or passed over for a nearer one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_days: Option<u32>,
+    /// The latest request to cancel it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<Cancellation>,
     pub pricing: Pricing,
     pub disbursement: Disbursement,
     /// See `Offer::non_recurring`.
@@ -63,16 +105,62 @@ pub struct Agreement {
     pub event_count: u32,
 }
 
+fn default_net_terms() -> u32 {
+    DEFAULT_NET_PAYMENT_TERM_DAYS
+}
+
+fn first_instant(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
 impl Agreement {
     pub fn status(&self, now: DateTime<Utc>) -> AgreementStatus {
         match self.state {
+            // Replaced wins over expired: its successor took over on that day.
+            AgreementStatus::Active if self.replaced_on.is_some_and(|d| now.date_naive() >= d) => AgreementStatus::Replaced,
             AgreementStatus::Active if is_past(self.end_date, now) => AgreementStatus::Expired,
             state => state,
         }
     }
 
+    /// When the sweep next has something to do: a reminder, the successor's start, or the end.
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
-        (self.state == AgreementStatus::Active).then(|| end_instant(self.end_date))
+        if self.state != AgreementStatus::Active {
+            return None;
+        }
+        let reminder = self.pending_reminders().next().map(|lead| self.reminder_due(lead));
+        [Some(end_instant(self.end_date)), self.replaced_on.map(first_instant), reminder].into_iter().flatten().min()
+    }
+
+    /// The N-day reminder falls due at 00:00 UTC of the day N days before the end date.
+    fn reminder_due(&self, lead: u32) -> DateTime<Utc> {
+        first_instant(self.end_date.checked_sub_days(Days::new(lead.into())).unwrap_or(NaiveDate::MIN))
+    }
+
+    /// The reminders still to come, farthest first: none once a successor is on its way, and
+    /// none that would fall due on or before the first day.
+    fn pending_reminders(&self) -> impl Iterator<Item = u32> + '_ {
+        let start = first_instant(self.start_date);
+        REMINDER_LEADS.into_iter().filter(move |lead| {
+            self.replaced_on.is_none() && self.reminded_days.is_none_or(|sent| *lead < sent) && self.reminder_due(*lead) > start
+        })
+    }
+
+    /// The reminder due at `now`, the nearest when several are, as the agreement records it and
+    /// the days left; `None` when none is due or the agreement is no longer active.
+    pub fn remind(&self, now: DateTime<Utc>) -> Option<(Agreement, i64)> {
+        if self.state != AgreementStatus::Active || self.status(now) != AgreementStatus::Active {
+            return None;
+        }
+        let nearest = self.pending_reminders().filter(|lead| self.reminder_due(*lead) <= now).min()?;
+        let days_left = (self.end_date - now.date_naive()).num_days();
+        Some((Agreement { reminded_days: Some(nearest), ..self.clone() }, days_left))
+    }
+
+    /// The day a future-dated successor starts has come: it now reads, and is stored, replaced.
+    pub fn settle_replacement(&self, now: DateTime<Utc>) -> Option<Agreement> {
+        (self.state == AgreementStatus::Active && self.status(now) == AgreementStatus::Replaced)
+            .then(|| Agreement { state: AgreementStatus::Replaced, ..self.clone() })
     }
 
     pub fn party(&self, caller: &AccountId) -> Option<Party> {
@@ -92,7 +180,17 @@ impl Agreement {
                 self.agreement_id
             )));
         }
+        if self.replaced_on.is_some() {
+            return Err(DomainError::Conflict(format!(
+                "agreement {} is already to be replaced by a future-dated agreement",
+                self.agreement_id
+            )));
+        }
         match self.status(now) {
+            // A future-dated successor: this one runs until the day before it starts.
+            AgreementStatus::Active if successor.start_date > now.date_naive() => {
+                Ok(Agreement { replaced_on: Some(successor.start_date), ..self.clone() })
+            }
             AgreementStatus::Active => Ok(Agreement { state: AgreementStatus::Replaced, ..self.clone() }),
             status => Err(DomainError::Conflict(format!(
                 "agreement {} is {}; the offer that replaces it can no longer be accepted",
@@ -113,7 +211,11 @@ impl Agreement {
         if self.party(caller) == Some(Party::Buyer) {
             return self.buyer_view(status);
         }
-        crate::view::with_status(self, status, &["nonRecurring", "eventCount"])
+        crate::view::with_status(
+            self,
+            status,
+            &["nonRecurring", "eventCount", "replacedOn", "remindedDays", "cancellation", "netPaymentTermDays"],
+        )
     }
 
     fn buyer_view(&self, status: &str) -> Value {

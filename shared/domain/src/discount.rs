@@ -6,7 +6,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::money::{parse_bounded, Currency};
 use crate::payment::Payment;
 use crate::pricing::wholesale_unit;
-use crate::product::{Product, ProductType};
+use crate::product::{is_dimension_key, max_unit_price, Product, ProductType};
 use crate::time::parse_date;
 use crate::units::{check_named_units, DimensionUnits, UnitsInput};
 use crate::validate;
@@ -48,6 +48,11 @@ pub struct ProductDiscountInput {
 pub struct DimensionPriceInput {
     pub dimension_key: String,
     pub price: String,
+    /// Only for a custom dimension, one the product does not have.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +95,15 @@ pub struct ProductPricing {
 pub struct DimensionPrice {
     pub dimension_key: String,
     pub price: Decimal,
+    /// A custom dimension's name: the authorization adds it to the product's (a SaaS contract's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl DimensionPrice {
+    pub fn is_custom(&self) -> bool {
+        self.name.is_some()
+    }
 }
 
 /// The largest single payment accepted: far above real deals, far from overflow.
@@ -176,33 +190,75 @@ fn check_individual(entries: &[ProductDiscountInput], products: &[Product]) -> D
     Ok(Discount::Individual { products: priced })
 }
 
+/// The dimensions an individual price list authorizes: some of the product's (each ≤ its list
+/// price; those it leaves out are not part of the authorization) and, for a SaaS contract, custom
+/// ones of its own. At least one stays.
 fn check_dimension_prices(prices: &[DimensionPriceInput], product: &Product, at: &str) -> DomainResult<Vec<DimensionPrice>> {
+    validate::count(prices, at, 1, 48)?;
     validate::distinct(prices, at, |p| p.dimension_key.clone())?;
-    let mut checked = Vec::with_capacity(prices.len());
-    for (i, entry) in prices.iter().enumerate() {
-        let dimension = product.dimension(&entry.dimension_key).ok_or_else(|| {
-            DomainError::field(
-                format!("{at}[{i}].dimensionKey"),
-                format!("{} is not a dimension of {}", entry.dimension_key, product.product_id),
-            )
-        })?;
-        let field = format!("{at}[{i}].price");
-        let price = parse_bounded(&entry.price, &field, 6, Decimal::ZERO, dimension.unit_price)?;
-        if price.normalize().scale() > product.currency.minor_places() {
-            return Err(DomainError::field(
-                field,
-                format!("a {} price has at most {} decimal places", product.currency.code(), product.currency.minor_places()),
-            ));
-        }
-        checked.push(DimensionPrice { dimension_key: dimension.key.clone(), price });
-    }
-    if let Some(missing) = product.dimensions.iter().find(|d| !prices.iter().any(|p| p.dimension_key == d.key)) {
+    prices
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let at = format!("{at}[{i}]");
+            match product.dimension(&entry.dimension_key) {
+                Some(dimension) => listed_price(entry, dimension.unit_price, product, &at),
+                None => custom_price(entry, product, &at),
+            }
+        })
+        .collect()
+}
+
+fn listed_price(entry: &DimensionPriceInput, list: Decimal, product: &Product, at: &str) -> DomainResult<DimensionPrice> {
+    if entry.name.is_some() || entry.kind.is_some() {
+        let field = if entry.name.is_some() { "name" } else { "kind" };
         return Err(DomainError::field(
-            at,
-            format!("dimensionPrices must name every dimension of the product; {} is missing", missing.key),
+            format!("{at}.{field}"),
+            format!("{} is a dimension of the product; name and kind are only for a custom dimension", entry.dimension_key),
         ));
     }
-    Ok(checked)
+    let price = minor_price(&entry.price, &format!("{at}.price"), list, product)?;
+    Ok(DimensionPrice { dimension_key: entry.dimension_key.clone(), price, name: None })
+}
+
+fn custom_price(entry: &DimensionPriceInput, product: &Product, at: &str) -> DomainResult<DimensionPrice> {
+    let key_field = format!("{at}.dimensionKey");
+    let Some(name) = &entry.name else {
+        return Err(DomainError::field(
+            key_field,
+            format!("{} is not a dimension of {}; give a custom dimension a name", entry.dimension_key, product.product_id),
+        ));
+    };
+    if product.product_type != ProductType::SaasContract {
+        return Err(DomainError::field(format!("{at}.name"), "custom dimensions are only for saas-contract products"));
+    }
+    if !is_dimension_key(&entry.dimension_key) {
+        return Err(DomainError::field(key_field, "a dimension key is 1 to 60 of A-Z a-z 0-9 _ . -"));
+    }
+    validate::text(name, &format!("{at}.name"), 1, 100)?;
+    match entry.kind.as_deref() {
+        None | Some("contract") => {}
+        Some("usage") => return Err(DomainError::field(format!("{at}.kind"), "usage dimensions are not served yet")),
+        Some(other) => return Err(DomainError::field(format!("{at}.kind"), format!("kind {other} must be contract or usage"))),
+    }
+    let field = format!("{at}.price");
+    let price = minor_price(&entry.price, &field, max_unit_price(), product)?;
+    if price.is_zero() {
+        return Err(DomainError::field(field, "a custom dimension's price must be more than 0"));
+    }
+    Ok(DimensionPrice { dimension_key: entry.dimension_key.clone(), price, name: Some(name.clone()) })
+}
+
+/// A price 0..=`most`, with at most the currency's minor-unit places.
+fn minor_price(raw: &str, field: &str, most: Decimal, product: &Product) -> DomainResult<Decimal> {
+    let price = parse_bounded(raw, field, 6, Decimal::ZERO, most)?;
+    if price.normalize().scale() > product.currency.minor_places() {
+        return Err(DomainError::field(
+            field,
+            format!("a {} price has at most {} decimal places", product.currency.code(), product.currency.minor_places()),
+        ));
+    }
+    Ok(price)
 }
 
 fn check_schedule(input: &DiscountInput, products: &[Product], duration: &Duration) -> DomainResult<Discount> {
@@ -260,6 +316,9 @@ pub struct WholesaleDimension {
     pub list_price: Decimal,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wholesale_price: Option<Decimal>,
+    /// Added by the authorization, not the product's own (its list price is its price).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub custom: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -307,23 +366,43 @@ impl Discount {
         }
     }
 
-    pub fn wholesale(&self, products: &[Product], currency: Currency) -> Wholesale {
-        let products = products
-            .iter()
-            .map(|p| WholesaleProduct {
-                product_id: p.product_id.clone(),
-                dimensions: p
-                    .dimensions
-                    .iter()
-                    .map(|d| WholesaleDimension {
-                        dimension_key: d.key.clone(),
-                        name: d.name.clone(),
-                        list_price: d.unit_price,
-                        wholesale_price: self.unit_price(p, &d.key, d.unit_price),
-                    })
-                    .collect(),
+    /// The dimension prices an individual discount gives `product`, when it gives them.
+    fn dimension_prices(&self, product: &Product) -> Option<&[DimensionPrice]> {
+        match self {
+            Discount::Individual { products } => products.iter().find(|p| p.product_id == product.product_id)?.dimension_prices.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The dimensions the authorization grants of `product`: all of them, or those a price list
+    /// names, then its custom ones.
+    fn authorized(&self, product: &Product) -> Vec<WholesaleDimension> {
+        let prices = self.dimension_prices(product);
+        let listed = product.dimensions.iter().filter(|d| prices.is_none_or(|prices| prices.iter().any(|p| p.dimension_key == d.key)));
+        let mut dimensions: Vec<WholesaleDimension> = listed
+            .map(|d| WholesaleDimension {
+                dimension_key: d.key.clone(),
+                name: d.name.clone(),
+                list_price: d.unit_price,
+                wholesale_price: self.unit_price(product, &d.key, d.unit_price),
+                custom: false,
             })
             .collect();
+        for custom in prices.into_iter().flatten().filter(|p| p.is_custom()) {
+            dimensions.push(WholesaleDimension {
+                dimension_key: custom.dimension_key.clone(),
+                name: custom.name.clone().unwrap_or_default(),
+                list_price: custom.price,
+                wholesale_price: Some(custom.price),
+                custom: true,
+            });
+        }
+        dimensions
+    }
+
+    pub fn wholesale(&self, products: &[Product], currency: Currency) -> Wholesale {
+        let products =
+            products.iter().map(|p| WholesaleProduct { product_id: p.product_id.clone(), dimensions: self.authorized(p) }).collect();
         match self {
             Discount::FlexiblePaymentSchedule { contract_months, units, payments } => Wholesale {
                 products,

@@ -33,7 +33,23 @@ fn individual_pricing_rules_name_their_field() {
             json!([{"productId": PRODUCT, "dimensionPrices": [price("users", "100.01"), price("admins", "1")]}]),
             "discount.products[0].dimensionPrices[0].price",
         ),
-        (json!([{"productId": PRODUCT, "dimensionPrices": [price("users", "1")]}]), "discount.products[0].dimensionPrices"),
+        (json!([{"productId": PRODUCT, "dimensionPrices": []}]), "discount.products[0].dimensionPrices"),
+        (
+            json!([{"productId": PRODUCT, "dimensionPrices": [{"dimensionKey": "users", "price": "1", "name": "Users"}]}]),
+            "discount.products[0].dimensionPrices[0].name",
+        ),
+        (
+            json!([{"productId": PRODUCT, "dimensionPrices": [{"dimensionKey": "support", "price": "0", "name": "Support"}]}]),
+            "discount.products[0].dimensionPrices[0].price",
+        ),
+        (
+            json!([{"productId": PRODUCT, "dimensionPrices": [{"dimensionKey": "bad key", "price": "5", "name": "Support"}]}]),
+            "discount.products[0].dimensionPrices[0].dimensionKey",
+        ),
+        (
+            json!([{"productId": PRODUCT, "dimensionPrices": [{"dimensionKey": "support", "price": "5", "name": "Support", "kind": "usage"}]}]),
+            "discount.products[0].dimensionPrices[0].kind",
+        ),
         (
             json!([{"productId": PRODUCT, "dimensionPrices": [price("users", "1"), price("users", "2")]}]),
             "discount.products[0].dimensionPrices[1]",
@@ -95,4 +111,34 @@ fn payment_schedule_rules_name_their_field() {
     let mut mixed = schedule(json!([pay("10", "2027-05-01")]));
     mixed["discount"]["percentage"] = json!("5");
     assert_eq!(field_of(create_from(mixed).unwrap_err()).as_deref(), Some("discount.percentage"));
+}
+
+#[test]
+fn a_price_list_may_leave_dimensions_out_and_add_custom_ones_to_a_saas_contract() {
+    let price = |key: &str, p: &str| json!({"dimensionKey": key, "price": p});
+    let prices = json!([{"productId": PRODUCT, "dimensionPrices": [
+        price("admins", "40"),
+        {"dimensionKey": "premium-support", "name": "Premium support", "price": "250.00"},
+    ]}]);
+    let o = create_from(individual(prices)).unwrap().remove(0);
+    let dims: Vec<(String, String, String, bool)> = o.wholesale.products[0]
+        .dimensions
+        .iter()
+        .map(|d| (d.dimension_key.clone(), d.list_price.to_string(), d.wholesale_price.unwrap().to_string(), d.custom))
+        .collect();
+    assert_eq!(
+        dims,
+        [("admins".into(), "49.99".into(), "40".into(), false), ("premium-support".into(), "250.00".into(), "250.00".into(), true)],
+        "users is left out; the custom dimension's list price is its price"
+    );
+}
+
+#[test]
+fn custom_dimensions_are_only_for_saas_contracts() {
+    let mut body =
+        individual(json!([{"productId": PRODUCT, "dimensionPrices": [{"dimensionKey": "extra", "name": "Extra", "price": "5"}]}]));
+    body["productIds"] = json!([crate::opportunity::tests::AMI_PRODUCT]);
+    body["discount"]["products"][0]["productId"] = json!(crate::opportunity::tests::AMI_PRODUCT);
+    let err = create_from(body).unwrap_err();
+    assert_eq!(field_of(err).as_deref(), Some("discount.products[0].dimensionPrices[0].name"));
 }

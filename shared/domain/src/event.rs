@@ -10,8 +10,9 @@ use crate::ids::AccountId;
 use crate::marketplace::{self, MarketplaceEntry};
 use crate::money::Currency;
 use crate::offer::Offer;
-use crate::opportunity::Opportunity;
+use crate::opportunity::{Opportunity, RestrictedBy};
 use crate::pricing::Disbursement;
+use crate::terms::Metadata;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,19 @@ pub enum EventType {
     OfferCancelled,
     #[serde(rename = "agreement.expired")]
     AgreementExpired,
+    #[serde(rename = "agreement.ending")]
+    AgreementEnding,
+    /// A future-dated successor has started: told on the bus alone (its amendment was emailed).
+    #[serde(rename = "agreement.replaced")]
+    AgreementReplaced,
+    #[serde(rename = "agreement.cancellation.requested")]
+    CancellationRequested,
+    #[serde(rename = "agreement.cancellation.rejected")]
+    CancellationRejected,
+    #[serde(rename = "agreement.cancellation.withdrawn")]
+    CancellationWithdrawn,
+    #[serde(rename = "agreement.cancelled")]
+    AgreementCancelled,
 }
 
 /// Who hears of an event: the ISV's stakeholders (the opportunity's notification emails) and/or
@@ -50,7 +64,9 @@ impl EventType {
         let (stakeholders, reseller) = match self {
             OpportunityCreated => (false, true),
             OfferExtended | OfferExpired | OfferCancelled => (true, false),
-            OfferAccepted | OpportunityExpired | OpportunityRevoked | AgreementExpired => (true, true),
+            OfferAccepted | OpportunityExpired | OpportunityRevoked | AgreementExpired | AgreementEnding => (true, true),
+            CancellationRequested | CancellationRejected | CancellationWithdrawn | AgreementCancelled => (true, true),
+            AgreementReplaced => (false, false),
         };
         Audience { stakeholders, reseller }
     }
@@ -67,6 +83,12 @@ impl EventType {
             OfferExpired => "Private offer expired",
             OfferCancelled => "Private offer cancelled",
             AgreementExpired => "Agreement ended: time to renew",
+            AgreementEnding => "Agreement ending soon: time to renew",
+            AgreementReplaced => "Agreement replaced",
+            CancellationRequested => "Agreement cancellation requested",
+            CancellationRejected => "Agreement cancellation rejected by the buyer",
+            CancellationWithdrawn => "Agreement cancellation request withdrawn",
+            AgreementCancelled => "Agreement cancelled",
         }
     }
 }
@@ -76,7 +98,16 @@ impl EventType {
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum EventDetail {
     #[serde(rename_all = "camelCase")]
-    Opportunity { name: String, products: Vec<String>, discount: String, end_date: Option<NaiveDate>, reason: Option<String> },
+    Opportunity {
+        name: String,
+        products: Vec<String>,
+        discount: String,
+        end_date: Option<NaiveDate>,
+        reason: Option<String>,
+        /// Who ended it, for a revocation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restricted_by: Option<RestrictedBy>,
+    },
     #[serde(rename_all = "camelCase")]
     Offer {
         product_title: String,
@@ -95,6 +126,13 @@ pub enum EventDetail {
         end_date: NaiveDate,
         disbursement: Disbursement,
         reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_agreement_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        metadata: Option<Metadata>,
+        /// For a renewal reminder: the days from today to the end date.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days_left: Option<i64>,
     },
 }
 
@@ -158,6 +196,7 @@ impl Event {
                 discount: o.discount_summary(),
                 end_date: o.duration.end_date(),
                 reason,
+                restricted_by: if event_type == EventType::OpportunityRevoked { o.restricted_by } else { None },
             },
         }
     }
@@ -204,10 +243,7 @@ impl Event {
         reason: Option<String>,
     ) -> Event {
         a.event_count += 1;
-        let entries = match event_type {
-            EventType::OfferAccepted => marketplace::agreement_created(a, &event_id, now),
-            _ => marketplace::agreement_ended(a, &event_id, now),
-        };
+        let entries = agreement_entries(event_type, a, &event_id, now);
         Event {
             deal_id: a.offer_id.clone(),
             sequence: a.event_count,
@@ -227,8 +263,36 @@ impl Event {
                 end_date: a.end_date,
                 disbursement: a.disbursement.clone(),
                 reason,
+                previous_agreement_id: a.previous_agreement_id.clone(),
+                metadata: a.metadata.clone(),
+                days_left: None,
             },
         }
+    }
+
+    /// A renewal reminder of `a`, `days_left` before its end: its next event.
+    pub fn reminder(a: &mut Agreement, days_left: i64, event_id: String, now: DateTime<Utc>) -> Event {
+        let mut event = Event::for_agreement(EventType::AgreementEnding, a, None, event_id, now, None);
+        if let EventDetail::Agreement { days_left: days, .. } = &mut event.detail {
+            *days = Some(days_left);
+        }
+        event.marketplace = marketplace::agreement_ending(a, days_left, &event.event_id, now);
+        event
+    }
+}
+
+/// What an agreement's event puts on the bus: AWS Marketplace's agreement events where AWS has
+/// them, ours for the steps of a cancellation request.
+fn agreement_entries(event_type: EventType, a: &Agreement, event_id: &str, now: DateTime<Utc>) -> Vec<MarketplaceEntry> {
+    use EventType::*;
+    match event_type {
+        OfferAccepted => marketplace::agreement_created(a, event_id, now),
+        CancellationRequested | CancellationRejected | CancellationWithdrawn => marketplace::cancellation(a, event_id, now),
+        // The buyer's approval, then the agreement's end, as AWS Marketplace tells both.
+        AgreementCancelled => {
+            marketplace::cancellation(a, event_id, now).into_iter().chain(marketplace::agreement_ended(a, event_id, now)).collect()
+        }
+        _ => marketplace::agreement_ended(a, event_id, now),
     }
 }
 

@@ -37,6 +37,7 @@ pub enum IdKind {
     Opportunity,
     Offer,
     Agreement,
+    CancellationRequest,
     Event,
 }
 
@@ -47,6 +48,7 @@ impl IdKind {
             IdKind::Opportunity => "opp-",
             IdKind::Offer => "offer-",
             IdKind::Agreement => "agr-",
+            IdKind::CancellationRequest => "acr-",
             IdKind::Event => "evt-",
         }
     }

@@ -4,6 +4,7 @@
 //! every rule is testable with fixed inputs.
 
 pub mod agreement;
+pub mod cancellation;
 pub mod catalog;
 pub mod discount;
 pub mod duration;
@@ -22,6 +23,7 @@ pub mod pricing;
 pub mod product;
 pub mod report;
 pub mod seller;
+pub mod terms;
 pub mod time;
 pub mod units;
 pub mod validate;

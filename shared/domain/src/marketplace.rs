@@ -6,7 +6,7 @@
 //! No detail carries a wholesale figure, a discount or a disbursement: a bus is read by tools of
 //! every party's choosing, and the buyer's account is one of the accounts a detail names.
 
-use crate::agreement::{Agreement, AgreementStatus};
+use crate::agreement::{Agreement, AgreementStatus, CancellationStatus};
 use crate::offer::Offer;
 use crate::opportunity::Opportunity;
 use crate::time::{end_instant, stamp};
@@ -93,14 +93,60 @@ pub fn agreement_created(a: &Agreement, request_id: &str, time: DateTime<Utc>) -
 pub fn agreement_ended(a: &Agreement, request_id: &str, time: DateTime<Utc>) -> Vec<MarketplaceEntry> {
     let status = match a.state {
         AgreementStatus::Replaced => "REPLACED",
+        AgreementStatus::Cancelled => "CANCELLED",
         AgreementStatus::Expired => "EXPIRED",
         AgreementStatus::Active => "ACTIVE",
     };
     sides("Purchase Agreement Ended", json!({"id": a.agreement_id, "status": status}), a, request_id, time)
 }
 
-fn sides(name: &str, agreement: Value, a: &Agreement, request_id: &str, time: DateTime<Utc>) -> Vec<MarketplaceEntry> {
+/// `Purchase Agreement Ending - …`: a renewal reminder, with the days left, one entry per side.
+pub fn agreement_ending(a: &Agreement, days_left: i64, request_id: &str, time: DateTime<Utc>) -> Vec<MarketplaceEntry> {
+    let agreement = json!({
+        "id": a.agreement_id,
+        "status": "ACTIVE",
+        "startTime": first_instant(a.start_date),
+        "endTime": last_instant(a.end_date),
+        "daysBeforeEndTime": days_left,
+    });
+    sides("Purchase Agreement Ending", agreement, a, request_id, time)
+}
+
+/// `Agreement Cancellation Request <status> - …`: a step of a cancellation request (pending
+/// approval, approved, rejected, or cancelled: withdrawn by the reseller), one entry per side.
+pub fn cancellation(a: &Agreement, request_id: &str, time: DateTime<Utc>) -> Vec<MarketplaceEntry> {
+    let Some(c) = &a.cancellation else { return Vec::new() };
+    let (words, code) = match c.status {
+        CancellationStatus::PendingApproval => ("Pending Approval", "PENDING_APPROVAL"),
+        CancellationStatus::Accepted => ("Approved", "APPROVED"),
+        CancellationStatus::Rejected => ("Rejected", "REJECTED"),
+        CancellationStatus::Withdrawn => ("Cancelled", "CANCELLED"),
+    };
     let detail = json!({
+        "agreement": {"id": a.agreement_id, "acceptorId": a.buyer_account_id, "productId": a.product_id, "offerId": a.offer_id},
+        "agreementCancellationRequest": {
+            "id": c.request_id,
+            "reasonCode": "OTHER",
+            "reasonMessage": c.reason,
+            "statusCode": code,
+            "createdAt": stamp(c.requested_at),
+            "updatedAt": stamp(c.answered_at.unwrap_or(c.requested_at)),
+        },
+        "resaleAuthorization": {"id": a.opportunity_id},
+        "proposer": {"accountId": a.reseller_account_id},
+        "manufacturer": {"accountId": a.isv_account_id},
+    });
+    let name = format!("Agreement Cancellation Request {words}");
+    SIDES.iter().map(|side| entry(format!("{name} - {side}"), detail.clone(), request_id, time)).collect()
+}
+
+fn sides(name: &str, agreement: Value, a: &Agreement, request_id: &str, time: DateTime<Utc>) -> Vec<MarketplaceEntry> {
+    let detail = agreement_detail(agreement, a);
+    SIDES.iter().map(|side| entry(format!("{name} - {side}"), detail.clone(), request_id, time)).collect()
+}
+
+fn agreement_detail(agreement: Value, a: &Agreement) -> Value {
+    json!({
         "agreement": agreement,
         "resaleAuthorization": {"id": a.opportunity_id},
         "acceptor": {"accountId": a.buyer_account_id},
@@ -108,14 +154,13 @@ fn sides(name: &str, agreement: Value, a: &Agreement, request_id: &str, time: Da
         "manufacturer": {"accountId": a.isv_account_id},
         "offer": {"id": a.offer_id},
         "product": {"id": a.product_id},
-    });
-    SIDES.iter().map(|side| entry(format!("{name} - {side}"), detail.clone(), request_id, time)).collect()
+    })
 }
 
 /// Ours, where AWS Marketplace has no event: `Resale Authorization Created`, `Expired` or
 /// `Restricted`. The products and dates, never the discount.
 pub fn resale_authorization(o: &Opportunity, what: &str, reason: Option<&str>, request_id: &str, time: DateTime<Utc>) -> MarketplaceEntry {
-    let detail = json!({
+    let mut detail = json!({
         "resaleAuthorization": {
             "id": o.opportunity_id,
             "name": o.name,
@@ -128,5 +173,8 @@ pub fn resale_authorization(o: &Opportunity, what: &str, reason: Option<&str>, r
         "targetedBuyerAccountIds": o.buyer_account_ids,
         "reason": reason,
     });
+    if what == "Restricted" {
+        detail["restrictedBy"] = json!(o.restricted_by);
+    }
     entry(format!("Resale Authorization {what}"), detail, request_id, time)
 }

@@ -6,17 +6,19 @@ use crate::error::{DomainError, DomainResult};
 use crate::fees::{FeeBasis, FeeSchedule};
 use crate::ids::{AccountId, IdKind};
 use crate::money::{parse_bounded, Currency};
-use crate::opportunity::Opportunity;
+use crate::opportunity::{check_net_terms, latest_start_allowed, Opportunity};
 use crate::party::{party_of, Party};
 use crate::pricing::{disburse, price, price_schedule, BuyerPricing, LineInput, Pricing};
 use crate::product::ProductType;
+use crate::terms::check_metadata;
+pub use crate::terms::{Metadata, DEFAULT_NET_PAYMENT_TERM_DAYS};
 use crate::time::{contract_end, end_instant, is_past, parse_date};
 use crate::units::{check_named_units, DimensionUnits, UnitsInput};
 use crate::validate;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// `POST /offers`.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +36,32 @@ pub struct ExtendOfferInput {
     pub contract_months: Option<u32>,
     #[serde(default)]
     pub replaces_agreement_id: Option<String>,
+    #[serde(default)]
+    pub agreement_start_date: Option<String>,
+    #[serde(default)]
+    pub net_payment_term_days: Option<u32>,
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+}
+
+/// The create body's fields: a `PATCH` naming one (but `expiresOn`) is refused as immutable.
+pub const EXTEND_FIELDS: &[&str] = &[
+    "opportunityId",
+    "productId",
+    "buyerAccountId",
+    "buyerCompanyName",
+    "markupPercentage",
+    "units",
+    "expiresOn",
+    "contractMonths",
+    "replacesAgreementId",
+    "agreementStartDate",
+    "netPaymentTermDays",
+    "metadata",
+];
+
+fn default_net_terms() -> u32 {
+    DEFAULT_NET_PAYMENT_TERM_DAYS
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +104,13 @@ pub struct Offer {
     pub renewal: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces_agreement_id: Option<String>,
+    /// A future-dated agreement's first day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_start_date: Option<NaiveDate>,
+    #[serde(default = "default_net_terms")]
+    pub net_payment_term_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
     pub pricing: Pricing,
     /// Made from a single-use authorization with named buyers: the sales report then names the
     /// customer, not the reseller, as the ISV's buyer of record.
@@ -120,6 +155,9 @@ pub fn extend(
     let expires_on = check_expiry(&input.expires_on, now)?;
     let replaces_agreement_id =
         check_replaced(input.replaces_agreement_id.as_deref(), replaces, opportunity, &product.product_id, &buyer, now)?;
+    let agreement_start_date = input.agreement_start_date.as_deref().map(|raw| check_start(raw, opportunity, now)).transpose()?;
+    let net_payment_term_days = net_terms(input.net_payment_term_days, opportunity)?;
+    let metadata = input.metadata.as_ref().map(check_metadata).transpose()?;
     let (contract_months, pricing) = price_offer(input, opportunity, &product.product_id, markup)?;
     let opportunity_after = opportunity.record_offer(now)?;
     let offer = Offer {
@@ -139,6 +177,9 @@ pub fn extend(
         contract_months,
         renewal: opportunity.renewal,
         replaces_agreement_id,
+        agreement_start_date,
+        net_payment_term_days,
+        metadata,
         pricing,
         non_recurring: opportunity.duration.single_use() && !opportunity.buyer_account_ids.is_empty(),
         event_count: 0,
@@ -205,6 +246,33 @@ fn price_offer(input: &ExtendOfferInput, opportunity: &Opportunity, product_id: 
     Ok((contract_months, price(&lines, markup, currency)))
 }
 
+/// A future-dated agreement's start: tomorrow up to three years out, and no later than the
+/// opportunity's latest start when it sets one.
+fn check_start(raw: &str, opportunity: &Opportunity, now: DateTime<Utc>) -> DomainResult<NaiveDate> {
+    let field = "agreementStartDate";
+    let date = parse_date(raw).ok_or_else(|| DomainError::field(field, "agreementStartDate must be a date YYYY-MM-DD"))?;
+    if date <= now.date_naive() || date > latest_start_allowed(now) {
+        return Err(DomainError::field(field, "agreementStartDate must be between tomorrow and 3 years from today"));
+    }
+    if let Some(latest) = opportunity.latest_agreement_start_date.filter(|latest| date > *latest) {
+        return Err(DomainError::field(
+            field,
+            format!("agreementStartDate may be at most the opportunity's latestAgreementStartDate {latest}"),
+        ));
+    }
+    Ok(date)
+}
+
+/// The offer's net payment term: given, at most the opportunity's; else 30 days, or the
+/// opportunity's when that is shorter.
+fn net_terms(given: Option<u32>, opportunity: &Opportunity) -> DomainResult<u32> {
+    let most = opportunity.net_payment_term_days;
+    match given {
+        Some(days) => check_net_terms(days, "netPaymentTermDays", most),
+        None => Ok(most.map_or(DEFAULT_NET_PAYMENT_TERM_DAYS, |m| m.min(DEFAULT_NET_PAYMENT_TERM_DAYS))),
+    }
+}
+
 fn same_units(given: &[UnitsInput], fixed: &[DimensionUnits]) -> bool {
     given.len() == fixed.len() && fixed.iter().all(|f| given.iter().any(|g| g.dimension_key == f.dimension_key && g.units == f.units))
 }
@@ -265,6 +333,32 @@ impl Offer {
         Ok(Offer { state: OfferStatus::Cancelled, updated_at: now, ..self.clone() })
     }
 
+    /// `PATCH`: the reseller moves the buyer's last day, earlier or later, while it is extended.
+    pub fn patch(&self, caller: &AccountId, body: &Map<String, Value>, now: DateTime<Utc>) -> DomainResult<Offer> {
+        if self.party(caller).is_none() {
+            return Err(self.not_found());
+        }
+        if caller != &self.reseller_account_id {
+            return Err(DomainError::Forbidden("only the reseller can change an offer".into()));
+        }
+        if let Some(key) = body.keys().find(|k| *k != "expiresOn") {
+            if EXTEND_FIELDS.contains(&key.as_str()) {
+                return Err(DomainError::ImmutableField { field: key.clone() });
+            }
+            return Err(DomainError::field(key, format!("{key} is not a field of an offer")));
+        }
+        let raw = match body.get("expiresOn") {
+            Some(Value::String(raw)) => raw,
+            Some(_) => return Err(DomainError::field("expiresOn", "expiresOn must be a date YYYY-MM-DD")),
+            None => return Err(DomainError::field("expiresOn", "expiresOn is required")),
+        };
+        let expires_on = check_expiry(raw, now)?;
+        if self.status(now) != OfferStatus::Extended {
+            return Err(self.conflict(now, "changed"));
+        }
+        Ok(Offer { expires_on, updated_at: now, ..self.clone() })
+    }
+
     pub fn expire(&self, now: DateTime<Utc>) -> Option<Offer> {
         (self.state == OfferStatus::Extended && self.status(now) == OfferStatus::Expired).then(|| Offer {
             state: OfferStatus::Expired,
@@ -296,7 +390,8 @@ impl Offer {
             buyer_total: self.pricing.buyer_total,
             channel_partner: true,
         };
-        let start_date = now.date_naive();
+        // Future-dated: it starts on its date, unless accepted on or after that day.
+        let start_date = self.agreement_start_date.map_or(now.date_naive(), |d| d.max(now.date_naive()));
         let agreement = Agreement {
             agreement_id,
             offer_id: self.offer_id.clone(),
@@ -315,6 +410,11 @@ impl Offer {
             start_date,
             end_date: contract_end(start_date, self.contract_months),
             previous_agreement_id: self.replaces_agreement_id.clone(),
+            metadata: self.metadata.clone(),
+            net_payment_term_days: self.net_payment_term_days,
+            replaced_on: None,
+            reminded_days: None,
+            cancellation: None,
             pricing: self.pricing.clone(),
             non_recurring: self.non_recurring,
             event_count: self.event_count,
@@ -351,6 +451,9 @@ struct BuyerOfferView<'a> {
     renewal: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     replaces_agreement_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agreement_start_date: Option<NaiveDate>,
+    net_payment_term_days: u32,
     pricing: BuyerPricing<'a>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -372,6 +475,8 @@ impl<'a> BuyerOfferView<'a> {
             contract_months: o.contract_months,
             renewal: o.renewal,
             replaces_agreement_id: o.replaces_agreement_id.as_deref(),
+            agreement_start_date: o.agreement_start_date,
+            net_payment_term_days: o.net_payment_term_days,
             pricing: BuyerPricing::of(&o.pricing),
             created_at: o.created_at,
             updated_at: o.updated_at,
@@ -381,4 +486,4 @@ impl<'a> BuyerOfferView<'a> {
 
 #[cfg(test)]
 #[path = "offer_tests.rs"]
-mod tests;
+pub(crate) mod tests;

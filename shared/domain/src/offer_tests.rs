@@ -5,11 +5,11 @@ use serde_json::json;
 
 const OFFER_ID: &str = "offer-0123456789abcdef0123456789abcdef";
 
-fn buyer_id() -> AccountId {
+pub fn buyer_id() -> AccountId {
     AccountId::parse("333344445555").unwrap()
 }
 
-fn input(v: serde_json::Value) -> ExtendOfferInput {
+pub fn input(v: serde_json::Value) -> ExtendOfferInput {
     let mut base = json!({
         "opportunityId": "opp-x",
         "productId": PRODUCT,
@@ -24,7 +24,7 @@ fn input(v: serde_json::Value) -> ExtendOfferInput {
     serde_json::from_value(base).unwrap()
 }
 
-fn offer() -> Offer {
+pub fn offer() -> Offer {
     extend(&input(json!({})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()).unwrap().1
 }
 
@@ -102,7 +102,7 @@ fn a_restricted_buyer_list_is_enforced() {
 
 #[test]
 fn no_offer_from_an_inactive_opportunity() {
-    let revoked = opportunity().revoke(&isv_id(), now()).unwrap();
+    let revoked = opportunity().revoke(&isv_id(), None, now()).unwrap();
     assert!(matches!(extend(&input(json!({})), &reseller_id(), &revoked, None, OFFER_ID.into(), now()), Err(DomainError::Conflict(_))));
 }
 
@@ -211,4 +211,157 @@ fn a_deals_events_are_numbered_in_order_from_the_offer_through_its_agreement() {
             assert_eq!(entry.detail["requestId"], request_id, "every copy of a fact names its event");
         }
     }
+}
+
+/// A 12-month agreement accepted at `now()` (2027-01-10): it ends 2028-01-09.
+pub fn agreement() -> Agreement {
+    offer().accept(&buyer_id(), "agr-0123456789abcdef0123456789abcdef".into(), &FeeSchedule::default(), now()).unwrap().1
+}
+
+fn at(date: &str, hms: (u32, u32, u32)) -> DateTime<Utc> {
+    let d = parse_date(date).unwrap();
+    Utc.with_ymd_and_hms(chrono::Datelike::year(&d), chrono::Datelike::month(&d), chrono::Datelike::day(&d), hms.0, hms.1, hms.2).unwrap()
+}
+
+#[test]
+fn a_future_dated_agreement_starts_on_its_date_and_runs_its_months_from_then() {
+    let o = extend(&input(json!({"agreementStartDate": "2027-03-01"})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now())
+        .unwrap()
+        .1;
+    let (_, a) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
+    assert_eq!((a.start_date.to_string(), a.end_date.to_string()), ("2027-03-01".into(), "2028-02-29".into()));
+    assert_eq!(a.status(now()), AgreementStatus::Active, "accepted now, active now");
+    // Accepted on or after its date, it starts on the day of acceptance.
+    let late = at("2027-03-05", (9, 0, 0));
+    let o = Offer { expires_on: parse_date("2027-03-31").unwrap(), ..o };
+    let (_, a) = o.accept(&buyer_id(), "agr-2".into(), &FeeSchedule::default(), late).unwrap();
+    assert_eq!(a.start_date.to_string(), "2027-03-05");
+}
+
+#[test]
+fn an_agreement_start_date_is_tomorrow_to_three_years_and_within_the_opportunitys_latest() {
+    for (raw, ok) in [("2027-01-10", false), ("2027-01-11", true), ("2030-01-10", true), ("2030-01-11", false), ("2027-1-11", false)] {
+        let got = extend(&input(json!({"agreementStartDate": raw})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now());
+        assert_eq!(got.is_ok(), ok, "{raw}: {got:?}");
+        if !ok {
+            assert_eq!(crate::opportunity::tests::field_of(got.unwrap_err()).as_deref(), Some("agreementStartDate"));
+        }
+    }
+    let bounded = Opportunity { latest_agreement_start_date: parse_date("2027-06-30"), ..opportunity() };
+    assert!(extend(&input(json!({"agreementStartDate": "2027-06-30"})), &reseller_id(), &bounded, None, OFFER_ID.into(), now()).is_ok());
+    let err =
+        extend(&input(json!({"agreementStartDate": "2027-07-01"})), &reseller_id(), &bounded, None, OFFER_ID.into(), now()).unwrap_err();
+    assert_eq!(crate::opportunity::tests::field_of(err).as_deref(), Some("agreementStartDate"));
+}
+
+#[test]
+fn net_payment_terms_default_to_thirty_days_or_the_opportunitys_shorter_ones() {
+    assert_eq!(offer().net_payment_term_days, 30);
+    let short = Opportunity { net_payment_term_days: Some(15), ..opportunity() };
+    let o = extend(&input(json!({})), &reseller_id(), &short, None, OFFER_ID.into(), now()).unwrap().1;
+    assert_eq!(o.net_payment_term_days, 15);
+    let long = Opportunity { net_payment_term_days: Some(60), ..opportunity() };
+    let o = extend(&input(json!({"netPaymentTermDays": 45})), &reseller_id(), &long, None, OFFER_ID.into(), now()).unwrap().1;
+    assert_eq!(o.net_payment_term_days, 45);
+    for (opp, days) in [(&long, 90), (&long, 31), (&short, 30)] {
+        let err = extend(&input(json!({"netPaymentTermDays": days})), &reseller_id(), opp, None, OFFER_ID.into(), now()).unwrap_err();
+        assert_eq!(crate::opportunity::tests::field_of(err).as_deref(), Some("netPaymentTermDays"), "{days}");
+    }
+}
+
+#[test]
+fn metadata_is_bounded_and_kept_from_the_buyer() {
+    let o = extend(
+        &input(json!({"metadata": {"crmOpportunityId": "006A1", "quote.number": "Q-7"}})),
+        &reseller_id(),
+        &opportunity(),
+        None,
+        OFFER_ID.into(),
+        now(),
+    )
+    .unwrap()
+    .1;
+    assert_eq!(o.view(&reseller_id(), now())["metadata"]["crmOpportunityId"], "006A1");
+    assert!(o.view(&buyer_id(), now()).get("metadata").is_none());
+    let (_, a) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
+    assert_eq!(a.view(&isv_id(), now())["metadata"]["quote.number"], "Q-7");
+    assert!(a.view(&buyer_id(), now()).get("metadata").is_none());
+    let many: serde_json::Map<String, serde_json::Value> = (0..21).map(|i| (format!("k{i}"), json!("v"))).collect();
+    for bad in [json!({"bad key": "v"}), json!({"": "v"}), json!({"k": "x".repeat(257)}), serde_json::Value::Object(many)] {
+        let err = extend(&input(json!({"metadata": bad})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()).unwrap_err();
+        assert!(crate::opportunity::tests::field_of(err).is_some_and(|f| f.starts_with("metadata")));
+    }
+}
+
+#[test]
+fn the_reseller_moves_the_last_day_while_extended_and_nothing_else() {
+    let o = offer();
+    let body = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let moved = o.patch(&reseller_id(), &body(json!({"expiresOn": "2027-06-30"})), now()).unwrap();
+    assert_eq!(moved.expires_on.to_string(), "2027-06-30");
+    assert_eq!(moved.due_at(), Some(at("2027-07-01", (0, 0, 0))));
+    let earlier = o.patch(&reseller_id(), &body(json!({"expiresOn": "2027-01-10"})), now()).unwrap();
+    assert_eq!(earlier.expires_on.to_string(), "2027-01-10");
+    assert!(matches!(o.patch(&isv_id(), &body(json!({"expiresOn": "2027-06-30"})), now()), Err(DomainError::Forbidden(_))));
+    let outsider = AccountId::parse("999988887777").unwrap();
+    assert!(matches!(o.patch(&outsider, &body(json!({"expiresOn": "2027-06-30"})), now()), Err(DomainError::NotFound(_))));
+    assert!(matches!(o.patch(&reseller_id(), &body(json!({"markupPercentage": "5"})), now()), Err(DomainError::ImmutableField { .. })));
+    for bad in ["2027-01-09", "2028-01-11", "soon"] {
+        let err = o.patch(&reseller_id(), &body(json!({"expiresOn": bad})), now()).unwrap_err();
+        assert_eq!(crate::opportunity::tests::field_of(err).as_deref(), Some("expiresOn"), "{bad}");
+    }
+    let cancelled = o.cancel(&reseller_id(), now()).unwrap();
+    assert!(matches!(cancelled.patch(&reseller_id(), &body(json!({"expiresOn": "2027-06-30"})), now()), Err(DomainError::Conflict(_))));
+}
+
+#[test]
+fn renewal_reminders_fall_due_at_midnight_ninety_sixty_and_thirty_days_before_the_end() {
+    let a = agreement();
+    assert_eq!(a.end_date.to_string(), "2028-01-09");
+    // 90 days before 2028-01-09 is 2027-10-11.
+    assert_eq!(a.due_at(), Some(at("2027-10-11", (0, 0, 0))));
+    assert!(a.remind(at("2027-10-10", (23, 59, 59))).is_none(), "91 days left: not yet");
+    let (a, days) = a.remind(at("2027-10-11", (0, 0, 0))).unwrap();
+    assert_eq!((days, a.reminded_days), (90, Some(90)));
+    assert!(a.remind(at("2027-10-12", (0, 0, 0))).is_none(), "once each");
+    assert_eq!(a.due_at(), Some(at("2027-11-10", (0, 0, 0))));
+    let (a, days) = a.remind(at("2027-11-10", (6, 0, 0))).unwrap();
+    assert_eq!(days, 60);
+    let (a, days) = a.remind(at("2027-12-11", (0, 0, 0))).unwrap();
+    assert_eq!((days, a.reminded_days), (29, Some(30)), "a late sweep says the days actually left");
+    assert_eq!(a.due_at(), Some(at("2028-01-10", (0, 0, 0))), "then only its end is due");
+}
+
+#[test]
+fn when_several_reminders_are_due_only_the_nearest_is_sent() {
+    let (a, days) = agreement().remind(at("2027-11-10", (0, 0, 0))).unwrap();
+    assert_eq!((days, a.reminded_days), (60, Some(60)));
+    assert_eq!(a.due_at(), Some(at("2027-12-10", (0, 0, 0))), "the 90-day one is passed over for good");
+}
+
+#[test]
+fn a_short_agreement_skips_the_reminders_longer_than_its_term() {
+    let o = extend(&input(json!({"contractMonths": 2})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()).unwrap().1;
+    let (_, a) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
+    // 2027-01-10 to 2027-03-09: 30 days before is 2027-02-07, after its start; 60 and 90 are not.
+    assert_eq!(a.due_at(), Some(at("2027-02-07", (0, 0, 0))));
+    let (a, days) = a.remind(at("2027-02-07", (0, 0, 0))).unwrap();
+    assert_eq!(days, 30);
+    assert!(a.remind(at("2027-03-01", (0, 0, 0))).is_none());
+}
+
+#[test]
+fn a_future_dated_successor_replaces_its_predecessor_on_the_day_it_starts() {
+    let current = agreement();
+    let successor = Agreement { agreement_id: "agr-next".into(), start_date: parse_date("2028-01-10").unwrap(), ..current.clone() };
+    let marked = current.replace(&successor, now()).unwrap();
+    assert_eq!(marked.state, AgreementStatus::Active);
+    assert_eq!(marked.status(at("2028-01-09", (23, 59, 59))), AgreementStatus::Active, "active until the day before");
+    assert_eq!(marked.status(at("2028-01-10", (0, 0, 0))), AgreementStatus::Replaced, "replaced, not expired, from then");
+    assert!(marked.remind(at("2027-10-11", (0, 0, 0))).is_none(), "no renewal reminder once its successor is on its way");
+    assert_eq!(marked.due_at(), Some(at("2028-01-10", (0, 0, 0))));
+    assert!(marked.settle_replacement(at("2028-01-09", (12, 0, 0))).is_none());
+    let settled = marked.settle_replacement(at("2028-01-10", (0, 0, 0))).unwrap();
+    assert_eq!((settled.state, settled.due_at()), (AgreementStatus::Replaced, None));
+    assert!(matches!(marked.replace(&successor, now()), Err(DomainError::Conflict(_))), "one successor at a time");
 }

@@ -36,8 +36,15 @@ pub struct CreateOpportunityInput {
     pub eula: Option<LegalInput>,
     #[serde(default)]
     pub reseller_agreement: Option<LegalInput>,
+    /// Absent: the seller's default stakeholders.
     #[serde(default)]
-    pub notification_emails: Vec<String>,
+    pub notification_emails: Option<Vec<String>>,
+    #[serde(default)]
+    pub net_payment_term_days: Option<u32>,
+    #[serde(default)]
+    pub latest_agreement_start_date: Option<String>,
+    #[serde(default)]
+    pub draft: bool,
 }
 
 /// The create body's top-level fields: a PATCH naming one of these (other than the two that may
@@ -55,7 +62,16 @@ pub const CREATE_FIELDS: &[&str] = &[
     "eula",
     "resellerAgreement",
     "notificationEmails",
+    "netPaymentTermDays",
+    "latestAgreementStartDate",
+    "draft",
 ];
+
+/// The net payment terms AWS Marketplace offers, in days.
+pub const NET_PAYMENT_TERMS: &[u32] = &[15, 30, 45, 60, 90, 120];
+
+/// The longest an agreement's start may be put off, as AWS Marketplace's future-dated agreements.
+pub const MAX_START_YEARS: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -68,6 +84,7 @@ pub struct ProductRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpportunityStatus {
+    Draft,
     Active,
     Expired,
     Restricted,
@@ -77,6 +94,7 @@ pub enum OpportunityStatus {
 impl OpportunityStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            OpportunityStatus::Draft => "draft",
             OpportunityStatus::Active => "active",
             OpportunityStatus::Expired => "expired",
             OpportunityStatus::Restricted => "restricted",
@@ -85,7 +103,7 @@ impl OpportunityStatus {
     }
 
     pub fn parse(raw: &str) -> Option<OpportunityStatus> {
-        [Self::Active, Self::Expired, Self::Restricted, Self::Complete].into_iter().find(|s| s.as_str() == raw)
+        [Self::Draft, Self::Active, Self::Expired, Self::Restricted, Self::Complete].into_iter().find(|s| s.as_str() == raw)
     }
 }
 
@@ -109,6 +127,15 @@ pub struct Opportunity {
     pub eula: Eula,
     pub reseller_agreement: ResellerAgreement,
     pub notification_emails: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_payment_term_days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_agreement_start_date: Option<NaiveDate>,
+    /// Who ended it, once restricted: either party may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restricted_by: Option<RestrictedBy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restriction_reason: Option<String>,
     /// The stored state; `status(now)` is what callers see.
     pub state: OpportunityStatus,
     pub offers_created: u64,
@@ -117,6 +144,14 @@ pub struct Opportunity {
     pub event_count: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The party that ended an authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RestrictedBy {
+    Isv,
+    Reseller,
 }
 
 /// What a create needs besides the body: who asks, the sellers and products its ids named
@@ -155,7 +190,14 @@ pub fn create(input: CreateOpportunityInput, ctx: CreateContext<'_>) -> DomainRe
     }
     let resellers = check_resellers(&input.reseller_account_ids, ctx.isv_account_id, ctx.resellers)?;
     let terms = check_terms(&input, &ctx)?;
-    validate::emails(&input.notification_emails, "notificationEmails", 10)?;
+    let notification_emails = match &input.notification_emails {
+        Some(emails) => emails.clone(),
+        None => ctx.isv.map(|s| s.notification_emails.clone()).unwrap_or_default(),
+    };
+    validate::emails(&notification_emails, "notificationEmails", 10)?;
+    let net_payment_term_days = input.net_payment_term_days.map(|d| check_net_terms(d, "netPaymentTermDays", None)).transpose()?;
+    let latest_agreement_start_date =
+        input.latest_agreement_start_date.as_deref().map(|raw| check_latest_start(raw, ctx.now)).transpose()?;
     if ctx.opportunity_ids.len() != resellers.len() {
         return Err(DomainError::invalid("one opportunity id is needed per reseller"));
     }
@@ -178,8 +220,12 @@ pub fn create(input: CreateOpportunityInput, ctx: CreateContext<'_>) -> DomainRe
             renewal: input.renewal,
             eula: terms.eula.clone(),
             reseller_agreement: terms.reseller_agreement.clone(),
-            notification_emails: input.notification_emails.clone(),
-            state: OpportunityStatus::Active,
+            notification_emails: notification_emails.clone(),
+            net_payment_term_days,
+            latest_agreement_start_date,
+            restricted_by: None,
+            restriction_reason: None,
+            state: if input.draft { OpportunityStatus::Draft } else { OpportunityStatus::Active },
             offers_created: 0,
             event_count: 0,
             created_at: ctx.now,
@@ -286,6 +332,31 @@ fn check_duration(input: &DurationInput, now: DateTime<Utc>) -> DomainResult<Dur
     })
 }
 
+/// One of AWS Marketplace's net payment terms, and no longer than `most` when it is given.
+pub fn check_net_terms(days: u32, field: &str, most: Option<u32>) -> DomainResult<u32> {
+    if !NET_PAYMENT_TERMS.contains(&days) {
+        return Err(DomainError::field(field, format!("{field} must be one of 15, 30, 45, 60, 90 or 120")));
+    }
+    match most {
+        Some(most) if days > most => Err(DomainError::field(field, format!("{field} may be at most the opportunity's {most} days"))),
+        _ => Ok(days),
+    }
+}
+
+/// The last day `now` allows an agreement to start: three years ahead.
+pub fn latest_start_allowed(now: DateTime<Utc>) -> NaiveDate {
+    now.date_naive().checked_add_months(chrono::Months::new(12 * MAX_START_YEARS)).unwrap_or(NaiveDate::MAX)
+}
+
+fn check_latest_start(raw: &str, now: DateTime<Utc>) -> DomainResult<NaiveDate> {
+    let field = "latestAgreementStartDate";
+    let date = parse_date(raw).ok_or_else(|| DomainError::field(field, "latestAgreementStartDate must be a date YYYY-MM-DD"))?;
+    if is_past(date, now) || date > latest_start_allowed(now) {
+        return Err(DomainError::field(field, "latestAgreementStartDate must be between today and 3 years from today"));
+    }
+    Ok(date)
+}
+
 fn product_ref(p: &Product) -> ProductRef {
     ProductRef { product_id: p.product_id.clone(), title: p.title.clone(), product_type: p.product_type }
 }
@@ -304,8 +375,9 @@ impl Opportunity {
         (self.state == OpportunityStatus::Active).then(|| self.duration.end_date().map(end_instant)).flatten()
     }
 
+    /// Its ISV's and its reseller's, once released: a draft is its ISV's alone.
     pub fn is_party(&self, caller: &AccountId) -> bool {
-        &self.isv_account_id == caller || &self.reseller_account_id == caller
+        &self.isv_account_id == caller || (&self.reseller_account_id == caller && self.state != OpportunityStatus::Draft)
     }
 
     fn require_active(&self, now: DateTime<Utc>, action: &str) -> DomainResult<()> {
@@ -319,11 +391,46 @@ impl Opportunity {
         }
     }
 
-    /// The ISV withdraws the authorization. Offers already made stay acceptable.
-    pub fn revoke(&self, caller: &AccountId, now: DateTime<Utc>) -> DomainResult<Opportunity> {
-        self.require_isv(caller, "revoke")?;
+    /// Either party ends the authorization, with its reason. Offers already made stay acceptable.
+    pub fn revoke(&self, caller: &AccountId, reason: Option<String>, now: DateTime<Utc>) -> DomainResult<Opportunity> {
+        if !self.is_party(caller) {
+            return Err(self.not_found());
+        }
+        if let Some(reason) = &reason {
+            validate::text(reason, "reason", 1, 256)?;
+        }
         self.require_active(now, "revoking")?;
-        Ok(Opportunity { state: OpportunityStatus::Restricted, updated_at: now, ..self.clone() })
+        let by = if caller == &self.isv_account_id { RestrictedBy::Isv } else { RestrictedBy::Reseller };
+        Ok(Opportunity {
+            state: OpportunityStatus::Restricted,
+            restricted_by: Some(by),
+            restriction_reason: reason,
+            updated_at: now,
+            ..self.clone()
+        })
+    }
+
+    /// The ISV releases a draft: from now on its reseller sees it and can make offers from it.
+    pub fn release(&self, caller: &AccountId, now: DateTime<Utc>) -> DomainResult<Opportunity> {
+        self.require_isv(caller, "release")?;
+        if self.state != OpportunityStatus::Draft {
+            return Err(DomainError::Conflict(format!(
+                "opportunity {} is {}; only a draft can be released",
+                self.opportunity_id,
+                self.status(now).as_str()
+            )));
+        }
+        if self.duration.end_date().is_some_and(|end| is_past(end, now)) {
+            return Err(DomainError::Conflict(format!(
+                "opportunity {}'s end date has passed; a draft past its end date cannot be released",
+                self.opportunity_id
+            )));
+        }
+        Ok(Opportunity { state: OpportunityStatus::Active, updated_at: now, ..self.clone() })
+    }
+
+    fn not_found(&self) -> DomainError {
+        DomainError::NotFound(format!("no opportunity {}", self.opportunity_id))
     }
 
     /// The sweep's transition once the end date has passed.
@@ -348,8 +455,37 @@ impl Opportunity {
         } else if self.is_party(caller) {
             Err(DomainError::Forbidden(format!("only the ISV can {action} an opportunity")))
         } else {
-            Err(DomainError::NotFound(format!("no opportunity {}", self.opportunity_id)))
+            Err(self.not_found())
         }
+    }
+
+    /// True while it is a draft, whose `PATCH` is a revision of its whole create body.
+    pub fn is_draft(&self) -> bool {
+        self.state == OpportunityStatus::Draft
+    }
+
+    /// `PATCH` on a draft: the create body it was made from, each given field replacing its own.
+    /// The resellers stay (each draft is one reseller's), and release has its own route.
+    pub fn draft_body(&self, caller: &AccountId, body: &Map<String, Value>) -> DomainResult<Value> {
+        self.require_isv(caller, "change")?;
+        let mut merged = self.create_body();
+        for (key, value) in body {
+            match key.as_str() {
+                "resellerAccountIds" | "draft" => return Err(DomainError::ImmutableField { field: key.clone() }),
+                k if CREATE_FIELDS.contains(&k) => merged[k] = value.clone(),
+                k => return Err(DomainError::field(k, format!("{k} is not a field of an opportunity"))),
+            }
+        }
+        merged["draft"] = Value::Bool(true);
+        Ok(merged)
+    }
+
+    /// The draft as its revised create body makes it, checked as a new create.
+    pub fn revise(&self, input: CreateOpportunityInput, ctx: CreateContext<'_>) -> DomainResult<Opportunity> {
+        let now = ctx.now;
+        let revised = create(input, CreateContext { opportunity_ids: vec![self.opportunity_id.clone()], ..ctx })?;
+        let [revised] = <[Opportunity; 1]>::try_from(revised).map_err(|_| DomainError::invalid("a draft has one reseller"))?;
+        Ok(Opportunity { created_at: self.created_at, event_count: self.event_count, updated_at: now, ..revised })
     }
 
     /// `PATCH`: only the description and the notification emails change, in any status.
@@ -405,6 +541,12 @@ impl Opportunity {
         });
         if let Some(description) = &self.description {
             body["description"] = Value::String(description.clone());
+        }
+        if let Some(days) = self.net_payment_term_days {
+            body["netPaymentTermDays"] = Value::from(days);
+        }
+        if let Some(date) = self.latest_agreement_start_date {
+            body["latestAgreementStartDate"] = Value::String(date.to_string());
         }
         body
     }

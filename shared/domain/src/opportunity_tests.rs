@@ -20,6 +20,7 @@ pub fn seller(id: &AccountId, registered: bool) -> Seller {
     let input = SellerInput {
         display_name: format!("Seller {id}"),
         contact_email: None,
+        notification_emails: vec![],
         public_profile_complete: true,
         tax_and_banking_complete: registered,
     };
@@ -31,6 +32,8 @@ pub fn product(id: &str) -> Product {
 }
 
 pub const PRODUCT: &str = "prod-0123456789abcdef0123456789abcdef";
+/// An AMI product of the same ISV, with the same dimensions.
+pub const AMI_PRODUCT: &str = "prod-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 pub const OPP_ID: &str = "opp-0123456789abcdef0123456789abcdef";
 
 pub fn body() -> serde_json::Value {
@@ -48,7 +51,8 @@ pub fn create_from(body: serde_json::Value) -> DomainResult<Vec<Opportunity>> {
     let input: CreateOpportunityInput = serde_json::from_value(body).map_err(|e| DomainError::invalid(e.to_string()))?;
     let isv = seller(&isv_id(), true);
     let resellers = vec![seller(&reseller_id(), true), seller(&AccountId::parse("999900001111").unwrap(), false)];
-    let products = vec![product(PRODUCT)];
+    let ami = Product { product_id: AMI_PRODUCT.into(), product_type: crate::product::ProductType::Ami, ..product(PRODUCT) };
+    let products = vec![product(PRODUCT), ami];
     let ids = input.reseller_account_ids.iter().enumerate().map(|(i, _)| format!("{OPP_ID}{i}")).collect();
     create(
         input,
@@ -178,16 +182,68 @@ fn a_single_use_authorization_is_consumed_by_its_first_offer() {
 }
 
 #[test]
-fn revoke_is_the_isvs_and_only_while_active() {
+fn either_party_ends_it_with_a_reason_and_only_while_active() {
     let o = opportunity();
-    assert!(matches!(o.revoke(&reseller_id(), now()), Err(DomainError::Forbidden(_))));
-    assert!(matches!(o.revoke(&AccountId::parse("555555555555").unwrap(), now()), Err(DomainError::NotFound(_))));
-    let revoked = o.revoke(&isv_id(), now()).unwrap();
-    assert_eq!(revoked.status(now()), OpportunityStatus::Restricted);
+    assert!(matches!(o.revoke(&AccountId::parse("555555555555").unwrap(), None, now()), Err(DomainError::NotFound(_))));
+    let revoked = o.revoke(&isv_id(), None, now()).unwrap();
+    assert_eq!((revoked.status(now()), revoked.restricted_by), (OpportunityStatus::Restricted, Some(RestrictedBy::Isv)));
     assert_eq!(revoked.due_at(), None);
-    assert!(matches!(revoked.revoke(&isv_id(), now()), Err(DomainError::Conflict(_))));
+    assert!(matches!(revoked.revoke(&isv_id(), None, now()), Err(DomainError::Conflict(_))));
+    let ended = o.revoke(&reseller_id(), Some("we no longer sell this line".into()), now()).unwrap();
+    assert_eq!(ended.restricted_by, Some(RestrictedBy::Reseller));
+    assert_eq!(ended.restriction_reason.as_deref(), Some("we no longer sell this line"));
+    let view = ended.view(now());
+    assert_eq!((view["restrictedBy"].as_str(), view["status"].as_str()), (Some("reseller"), Some("restricted")));
+    assert_eq!(field_of(o.revoke(&isv_id(), Some("x".repeat(257)), now()).unwrap_err()).as_deref(), Some("reason"));
     let later = Utc.with_ymd_and_hms(2027, 4, 1, 0, 0, 0).unwrap();
-    assert!(matches!(o.revoke(&isv_id(), later), Err(DomainError::Conflict(_))));
+    assert!(matches!(o.revoke(&isv_id(), None, later), Err(DomainError::Conflict(_))));
+}
+
+#[test]
+fn a_draft_is_the_isvs_alone_until_released_and_never_expires_by_itself() {
+    let draft = create_from(with("draft", serde_json::json!(true))).unwrap().remove(0);
+    assert_eq!(draft.status(now()), OpportunityStatus::Draft);
+    assert!(!draft.is_party(&reseller_id()) && draft.is_party(&isv_id()));
+    assert_eq!(draft.due_at(), None);
+    let past_end = Utc.with_ymd_and_hms(2027, 4, 1, 0, 0, 0).unwrap();
+    assert_eq!(draft.status(past_end), OpportunityStatus::Draft);
+    assert!(matches!(draft.record_offer(now()), Err(DomainError::Conflict(_))), "a draft takes no offer");
+    assert!(matches!(draft.release(&reseller_id(), now()), Err(DomainError::NotFound(_))));
+    assert!(matches!(draft.release(&isv_id(), past_end), Err(DomainError::Conflict(_))), "its end date has passed");
+    let active = draft.release(&isv_id(), now()).unwrap();
+    assert_eq!(active.status(now()), OpportunityStatus::Active);
+    assert!(active.is_party(&reseller_id()));
+    assert!(matches!(active.release(&isv_id(), now()), Err(DomainError::Conflict(_))), "only a draft is released");
+}
+
+#[test]
+fn a_drafts_patch_is_its_create_body_revised_but_for_the_resellers() {
+    let draft = create_from(with("draft", serde_json::json!(true))).unwrap().remove(0);
+    let body = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let merged = draft.draft_body(&isv_id(), &body(serde_json::json!({"name": "Renamed2027", "netPaymentTermDays": 60}))).unwrap();
+    assert_eq!((merged["name"].as_str(), merged["draft"].as_bool()), (Some("Renamed2027"), Some(true)));
+    assert_eq!(merged["netPaymentTermDays"], 60);
+    for fixed in ["resellerAccountIds", "draft"] {
+        let err = draft.draft_body(&isv_id(), &body(serde_json::json!({fixed: []}))).unwrap_err();
+        assert!(matches!(err, DomainError::ImmutableField { .. }), "{fixed}");
+    }
+    assert!(matches!(draft.draft_body(&isv_id(), &body(serde_json::json!({"colour": 1}))), Err(DomainError::Validation { .. })));
+}
+
+#[test]
+fn net_payment_terms_and_the_latest_start_are_checked() {
+    let o = create_from(with("netPaymentTermDays", serde_json::json!(90))).unwrap().remove(0);
+    assert_eq!(o.net_payment_term_days, Some(90));
+    assert_eq!(
+        field_of(create_from(with("netPaymentTermDays", serde_json::json!(31))).unwrap_err()).as_deref(),
+        Some("netPaymentTermDays")
+    );
+    let o = create_from(with("latestAgreementStartDate", serde_json::json!("2030-01-10"))).unwrap().remove(0);
+    assert_eq!(o.latest_agreement_start_date.map(|d| d.to_string()).as_deref(), Some("2030-01-10"));
+    for bad in ["2030-01-11", "2027-01-09", "someday"] {
+        let err = create_from(with("latestAgreementStartDate", serde_json::json!(bad))).unwrap_err();
+        assert_eq!(field_of(err).as_deref(), Some("latestAgreementStartDate"), "{bad}");
+    }
 }
 
 #[test]

@@ -96,16 +96,23 @@ impl Product {
     }
 }
 
+/// A dimension key: 1 to 60 of `[A-Za-z0-9_.-]`, as the Catalog API's rate cards take.
+pub fn is_dimension_key(key: &str) -> bool {
+    (1..=60).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// The highest list price accepted, as a decimal.
+pub fn max_unit_price() -> Decimal {
+    MAX_UNIT_PRICE.parse().unwrap_or(Decimal::MAX)
+}
+
 fn dimension(input: &DimensionInput, field: &str, currency: Currency) -> DomainResult<Dimension> {
-    let key_ok =
-        (1..=60).contains(&input.key.len()) && input.key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if !key_ok {
+    if !is_dimension_key(&input.key) {
         return Err(DomainError::field(format!("{field}.key"), "a dimension key is 1 to 60 of A-Z a-z 0-9 _ . -"));
     }
     validate::text(&input.name, &format!("{field}.name"), 1, 100)?;
     let price_field = format!("{field}.unitPrice");
-    let max = MAX_UNIT_PRICE.parse().unwrap_or(Decimal::MAX);
-    let unit_price = parse_bounded(&input.unit_price, &price_field, 6, Decimal::ZERO, max)?;
+    let unit_price = parse_bounded(&input.unit_price, &price_field, 6, Decimal::ZERO, max_unit_price())?;
     if unit_price.is_zero() {
         return Err(DomainError::field(price_field, "unitPrice must be greater than 0"));
     }

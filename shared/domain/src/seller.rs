@@ -13,6 +13,9 @@ pub struct SellerInput {
     pub display_name: String,
     #[serde(default)]
     pub contact_email: Option<String>,
+    /// The default stakeholders of the seller's opportunities.
+    #[serde(default)]
+    pub notification_emails: Vec<String>,
     pub public_profile_complete: bool,
     pub tax_and_banking_complete: bool,
 }
@@ -24,6 +27,9 @@ pub struct Seller {
     pub display_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_email: Option<String>,
+    /// The stakeholders an opportunity created without its own takes.
+    #[serde(default)]
+    pub notification_emails: Vec<String>,
     pub public_profile_complete: bool,
     pub tax_and_banking_complete: bool,
     pub registered: bool,
@@ -38,11 +44,13 @@ impl Seller {
         if let Some(email) = &input.contact_email {
             validate::email(email, "contactEmail")?;
         }
+        validate::emails(&input.notification_emails, "notificationEmails", 10)?;
         Ok(Seller {
             account_id,
             registered: input.public_profile_complete && input.tax_and_banking_complete,
             display_name: input.display_name,
             contact_email: input.contact_email,
+            notification_emails: input.notification_emails,
             public_profile_complete: input.public_profile_complete,
             tax_and_banking_complete: input.tax_and_banking_complete,
             created_at: existing.map_or(now, |s| s.created_at),
@@ -60,6 +68,7 @@ mod tests {
         SellerInput {
             display_name: "Acme".into(),
             contact_email: Some("ops@acme.example".into()),
+            notification_emails: vec![],
             public_profile_complete: public,
             tax_and_banking_complete: tax,
         }

@@ -221,6 +221,17 @@ impl<'a> ApiRequest<'a> {
         parse_json(&bytes)
     }
 
+    /// A body that may be absent (an action's optional fields): its default then.
+    pub fn optional_body<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        match self.raw_body()? {
+            None => Ok(T::default()),
+            Some(bytes) => {
+                check_shape(&bytes)?;
+                parse_json(&bytes)
+            }
+        }
+    }
+
     /// A body that may be absent (the action routes), but must be an empty object when present.
     pub fn empty_body(&self) -> Result<(), ApiError> {
         match self.raw_body()? {

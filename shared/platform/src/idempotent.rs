@@ -74,10 +74,15 @@ fn fingerprint(event: &ApiGatewayV2httpRequest) -> String {
     } else {
         raw.as_bytes().to_vec()
     };
-    fingerprint_of(event.raw_path.as_deref().unwrap_or_default(), &bytes)
+    // The query is part of the request: a dry run and the create itself are not the same one.
+    let path = event.raw_path.as_deref().unwrap_or_default();
+    match event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+        Some(query) => fingerprint_of(&format!("{path}?{query}"), &bytes),
+        None => fingerprint_of(path, &bytes),
+    }
 }
 
-/// What makes two requests the same: the concrete path and the body as JSON (key order and
+/// What makes two requests the same: the concrete path (and query) and the body as JSON (key order and
 /// spacing aside), hashed.
 pub fn fingerprint_of(path: &str, bytes: &[u8]) -> String {
     let canonical = match serde_json::from_slice::<Value>(bytes) {

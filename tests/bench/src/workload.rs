@@ -89,7 +89,7 @@ impl Cast {
     /// Every route of the contract once, each answered 2xx; the state-changing ones on targets
     /// made for them.
     pub async fn every_route(&self, stack: &Stack) -> Result<(), String> {
-        for function in ["sellers", "create-opportunity", "update-opportunity", "extend-offer", "cancel-offer", "accept-offer", "query"] {
+        for function in ["sellers", "create-opportunity", "update-opportunity", "extend-offer", "update-offer", "accept-offer", "query"] {
             for request in self.requests(stack, function, routes_of(function)).await? {
                 stack.ok(request.method, &request.path, request.caller, request.body.as_ref()).await?;
             }
@@ -133,7 +133,7 @@ impl Cast {
             },
             ("update-opportunity", _) => post(format!("/opportunities/{}/revoke", create(stack, p, until(30)).await?), ISV, json!({})),
             ("extend-offer", _) => post("/offers".into(), RESELLER, offer_body(opp, p)),
-            ("cancel-offer", _) => post(format!("/offers/{}/cancel", self.fresh_offer(stack).await?), RESELLER, json!({})),
+            ("update-offer", _) => post(format!("/offers/{}/cancel", self.fresh_offer(stack).await?), RESELLER, json!({})),
             ("accept-offer", _) => post(format!("/offers/{}/accept", self.fresh_offer(stack).await?), BUYER, json!({})),
             ("query", 0) => get(format!("/opportunities/{opp}"), ISV),
             ("query", 1) => get("/opportunities".into(), RESELLER),

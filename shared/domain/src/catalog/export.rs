@@ -1,6 +1,6 @@
 //! Opportunity → change sets, one per product.
 
-use super::names::{CATALOG, CHANGE_NAME, ENTITY_REF, ENTITY_TYPE, RATE_CARD_DURATION, STANDARD_CONTRACT_VERSION};
+use super::names::{CATALOG, CHANGE_NAME, ENTITY_REF, ENTITY_TYPE, PRODUCT_ENTITY_TYPE, RATE_CARD_DURATION, STANDARD_CONTRACT_VERSION};
 use crate::discount::Discount;
 use crate::duration::Duration;
 use crate::legal::{Document, Eula, ResellerAgreement};
@@ -16,26 +16,51 @@ pub struct Export {
 pub fn export(o: &Opportunity) -> Export {
     let mut warnings = Vec::new();
     let legal = legal_terms(o, &mut warnings);
-    let change_sets = o.products.iter().map(|p| change_set(o, p, &legal)).collect();
+    let change_sets = o.products.iter().map(|p| change_set(o, p, &legal, &mut warnings)).collect();
     Export { change_sets, warnings }
+}
+
+/// The product's custom dimensions, added to it first: a resale authorization's rate card can
+/// only name dimensions the product has (`{DimensionKey, Price}`, nothing that defines one).
+fn add_dimensions(o: &Opportunity, product: &ProductRef, warnings: &mut Vec<String>) -> Option<Value> {
+    let dimensions = o.wholesale.product(&product.product_id)?.dimensions.iter().filter(|d| d.custom);
+    let added: Vec<Value> = dimensions
+        .map(|d| {
+            warnings.push(format!(
+                "custom dimension {} ({}) of product {}: the Catalog API cannot add a dimension in a resale authorization, so the \
+                 change set first adds it to the product (AddDimensions on {PRODUCT_ENTITY_TYPE}), which only the product's owner \
+                 can run and which cannot be undone: a dimension added to a product cannot be removed",
+                d.dimension_key, d.name, product.product_id
+            ));
+            json!({"Key": d.dimension_key, "Name": d.name, "Description": d.name, "Unit": "Units", "Types": ["Entitled"]})
+        })
+        .collect();
+    (!added.is_empty()).then(|| {
+        json!({
+            "ChangeType": "AddDimensions",
+            "Entity": {"Type": PRODUCT_ENTITY_TYPE, "Identifier": product.product_id},
+            "DetailsDocument": added,
+        })
+    })
 }
 
 fn change(change_type: &str, details: Value) -> Value {
     json!({"ChangeType": change_type, "Entity": {"Type": ENTITY_TYPE, "Identifier": ENTITY_REF}, "DetailsDocument": details})
 }
 
-fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value]) -> Value {
+fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value], warnings: &mut Vec<String>) -> Value {
     let model = pricing_model(product.product_type, &o.discount);
     let mut create = json!({"ProductId": product.product_id, "Name": o.name, "ResellerAccountId": o.reseller_account_id});
     if let Some(description) = &o.description {
         create["Description"] = json!(description);
     }
-    let mut changes = vec![json!({
+    let mut changes: Vec<Value> = add_dimensions(o, product, warnings).into_iter().collect();
+    changes.push(json!({
         "ChangeType": "CreateResaleAuthorization",
         "ChangeName": CHANGE_NAME,
         "Entity": {"Type": ENTITY_TYPE},
         "DetailsDocument": create,
-    })];
+    }));
     if o.renewal {
         let mut info =
             json!({"Name": o.name, "PreExistingBuyerAgreement": {"AcquisitionChannel": "AwsMarketplace", "PricingModel": model}});
@@ -61,6 +86,15 @@ fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value]) -> Value {
     if !legal.is_empty() {
         changes.push(change("UpdateLegalTerms", json!({"Terms": legal})));
     }
+    if let Some(days) = o.net_payment_term_days {
+        let term = json!({"Type": "ResaleNetPaymentTerm", "PaymentDuePeriod": format!("P{days}D")});
+        changes.push(change("UpdateNetPaymentTerms", json!({"Terms": [term]})));
+    }
+    if let Some(latest) = o.latest_agreement_start_date {
+        let term = json!({"Type": "BuyerValidityTerm", "MaximumAgreementStartDate": latest});
+        changes.push(change("UpdateBuyerValidityTerms", json!({"Terms": [term]})));
+    }
+    // Released last: net payment terms cannot be set once a resale authorization is released.
     changes.push(change("ReleaseResaleAuthorization", json!({})));
     json!({"Catalog": CATALOG, "ChangeSet": changes})
 }

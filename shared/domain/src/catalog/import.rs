@@ -2,7 +2,7 @@
 //! describes. Real files vary: `Catalog`/`catalog`, `ChangeSet`/`changeSet`, and details as a
 //! `DetailsDocument` object or a `Details` JSON string (or object).
 
-use super::names::{parse_months, CATALOG, ENTITY_TYPE};
+use super::names::{parse_months, CATALOG, ENTITY_TYPE, PRODUCT_ENTITY_TYPE};
 use crate::error::{DomainError, DomainResult};
 use crate::product::Product;
 use serde_json::{json, Map, Value};
@@ -22,6 +22,10 @@ pub struct Imported {
     payments: Option<Vec<Value>>,
     eula: Option<Value>,
     reseller_agreement: Option<Value>,
+    /// Custom dimensions `AddDimensions` adds to the product: key and name.
+    added_dimensions: Vec<(String, String)>,
+    net_payment_term_days: Option<u32>,
+    latest_agreement_start_date: Option<String>,
 }
 
 #[derive(Debug)]
@@ -80,7 +84,15 @@ pub fn import(body: &Value) -> DomainResult<Imported> {
     for (i, change) in changes.iter().enumerate() {
         let at = format!("{key}[{i}]");
         let change_type = get_text(change, "ChangeType", &at)?;
-        if change.pointer("/Entity/Type").and_then(Value::as_str) != Some(ENTITY_TYPE) {
+        let entity_type = change.pointer("/Entity/Type").and_then(Value::as_str);
+        if change_type == "AddDimensions" {
+            if entity_type != Some(PRODUCT_ENTITY_TYPE) {
+                return Err(err(format!("{at}.Entity.Type"), format!("AddDimensions is a change to a {PRODUCT_ENTITY_TYPE} entity")));
+            }
+            imported.add_dimensions(change, &at)?;
+            continue;
+        }
+        if entity_type != Some(ENTITY_TYPE) {
             return Err(err(format!("{at}.Entity.Type"), format!("every change must be to a {ENTITY_TYPE} entity")));
         }
         let (details_at, details) = details(change, &at)?;
@@ -148,6 +160,14 @@ impl Imported {
                 }
             }
             "UpdateLegalTerms" => self.legal(d, at)?,
+            "UpdateNetPaymentTerms" => {
+                let period = only_term(d, at)?.map(|(term, term_at)| get_text(term, "PaymentDuePeriod", &term_at)).transpose()?;
+                self.net_payment_term_days = period.map(|p| net_days(&p, at)).transpose()?;
+            }
+            "UpdateBuyerValidityTerms" => {
+                let latest = only_term(d, at)?.map(|(term, term_at)| get_text(term, "MaximumAgreementStartDate", &term_at)).transpose()?;
+                self.latest_agreement_start_date = latest.map(|raw| raw.split('T').next().unwrap_or_default().to_string());
+            }
             "ReleaseResaleAuthorization" => {}
             other => return Err(DomainError::invalid(format!("change type {other} cannot be imported"))),
         }
@@ -194,6 +214,21 @@ impl Imported {
         Ok(())
     }
 
+    /// The custom dimensions an `AddDimensions` change adds to the product, details as a bare list.
+    fn add_dimensions(&mut self, change: &Value, at: &str) -> DomainResult<()> {
+        let (field, dimensions) = match (change.get("DetailsDocument"), change.get("Details")) {
+            (Some(document), _) => (format!("{at}.DetailsDocument"), document.clone()),
+            (None, Some(Value::String(raw))) => (format!("{at}.Details"), serde_json::from_str(raw).unwrap_or(Value::Null)),
+            (None, other) => (format!("{at}.Details"), other.cloned().unwrap_or(Value::Null)),
+        };
+        let dimensions = dimensions.as_array().ok_or_else(|| err(&field, "AddDimensions details must be a list of dimensions"))?;
+        for (i, d) in dimensions.iter().enumerate() {
+            let d_at = format!("{field}[{i}]");
+            self.added_dimensions.push((get_text(d, "Key", &d_at)?, get_text(d, "Name", &d_at)?));
+        }
+        Ok(())
+    }
+
     /// The reseller the change set authorizes, as written there.
     pub fn reseller_account_id(&self) -> &str {
         &self.reseller_account_id
@@ -219,7 +254,7 @@ impl Imported {
             "renewalAcknowledged": self.renewal,
             "resellerAccountIds": [self.reseller_account_id],
             "productIds": [self.product_id],
-            "discount": self.discount(product)?,
+            "discount": self.discount()?,
             "duration": self.duration(),
             "buyerAccountIds": self.buyers,
         });
@@ -232,18 +267,27 @@ impl Imported {
         if let Some(agreement) = &self.reseller_agreement {
             body["resellerAgreement"] = agreement.clone();
         }
+        if let Some(days) = self.net_payment_term_days {
+            body["netPaymentTermDays"] = json!(days);
+        }
+        if let Some(latest) = &self.latest_agreement_start_date {
+            body["latestAgreementStartDate"] = json!(latest);
+        }
         Ok(body)
     }
 
-    fn discount(&self, product: Option<&Product>) -> DomainResult<Value> {
+    fn discount(&self) -> DomainResult<Value> {
         match &self.pricing {
+            // Exactly the dimensions the rate card names: one it leaves out is not authorized, and
+            // one `AddDimensions` added is a custom dimension with its name.
             Some(Pricing::RateCard { prices, .. }) => {
-                let mut dimension_prices: Vec<Value> = prices.iter().map(|(k, p)| json!({"dimensionKey": k, "price": p})).collect();
-                for d in product.map(|p| p.dimensions.as_slice()).unwrap_or_default() {
-                    if !prices.iter().any(|(k, _)| *k == d.key) {
-                        dimension_prices.push(json!({"dimensionKey": d.key, "price": d.unit_price.to_string()}));
-                    }
-                }
+                let dimension_prices: Vec<Value> = prices
+                    .iter()
+                    .map(|(k, p)| match self.added_dimensions.iter().find(|(key, _)| key == k) {
+                        Some((_, name)) => json!({"dimensionKey": k, "price": p, "name": name}),
+                        None => json!({"dimensionKey": k, "price": p}),
+                    })
+                    .collect();
                 Ok(json!({"type": "individual", "products": [{"productId": self.product_id, "dimensionPrices": dimension_prices}]}))
             }
             Some(Pricing::Grants { months, units, .. }) => {
@@ -339,4 +383,23 @@ fn schedule(d: &Value, at: &str) -> DomainResult<Vec<Value>> {
             Ok(json!({"amount": get_text(p, "ChargeAmount", &p_at)?, "invoiceDate": day}))
         })
         .collect()
+}
+
+/// A terms change's one term, if it has one (an empty list removes the term), with its path.
+fn only_term<'a>(d: &'a Value, at: &str) -> DomainResult<Option<(&'a Value, String)>> {
+    match list(d, "Terms", at)?.as_slice() {
+        [] => Ok(None),
+        [term] => Ok(Some((term, format!("{at}.Terms[0]")))),
+        _ => Err(err(format!("{at}.Terms"), "this change carries at most one term")),
+    }
+}
+
+/// `P60D` as 60 days.
+fn net_days(period: &str, at: &str) -> DomainResult<u32> {
+    period
+        .strip_prefix('P')
+        .and_then(|p| p.strip_suffix('D'))
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| err(format!("{at}.Terms[0].PaymentDuePeriod"), "PaymentDuePeriod must be like P30D"))
 }

@@ -2,6 +2,8 @@
 
 pub const CATALOG: &str = "AWSMarketplace";
 pub const ENTITY_TYPE: &str = "ResaleAuthorization@1.0";
+/// A SaaS product, to which `AddDimensions` adds a custom dimension before a rate card names it.
+pub const PRODUCT_ENTITY_TYPE: &str = "SaaSProduct@1.0";
 /// How the changes after the first refer to the entity the first one creates.
 pub const ENTITY_REF: &str = "$ResaleAuthorization.Entity.Identifier";
 pub const CHANGE_NAME: &str = "ResaleAuthorization";

@@ -44,16 +44,14 @@ fn a_rate_card_imports_as_dimension_prices_and_exports_back() {
         ],
     );
     let body = import(&set).unwrap().create_body(Some(&product(PRODUCT))).unwrap();
-    assert_eq!(body["discount"]["products"][0]["dimensionPrices"][1], json!({"dimensionKey": "admins", "price": "49.99"}));
+    // A dimension the rate card leaves out (admins) is not part of the authorization.
+    assert_eq!(body["discount"]["products"][0]["dimensionPrices"], json!([{"dimensionKey": "users", "price": "80"}]));
     let opportunity = create_from(body).unwrap().remove(0);
     let out = export(&opportunity);
     assert!(out.warnings.is_empty());
     let [exported] = out.change_sets.as_slice() else { panic!("one product, one change set") };
     let term = &details(exported, "UpdatePricingTerms")["Terms"][0];
-    assert_eq!(
-        term["RateCards"][0]["RateCard"],
-        json!([{"DimensionKey": "users", "Price": "80"}, {"DimensionKey": "admins", "Price": "49.99"}])
-    );
+    assert_eq!(term["RateCards"][0]["RateCard"], json!([{"DimensionKey": "users", "Price": "80"}]));
     assert_eq!(details(exported, "UpdateAvailability"), &json!({"AvailabilityEndDate": "2027-03-31"}));
     assert_eq!(details(exported, "UpdateBuyerTargetingTerms")["Terms"][0]["PositiveTargeting"]["BuyerAccounts"], json!(["333344445555"]));
     assert_eq!(details(exported, "UpdateLegalTerms")["Terms"][0]["Documents"][0]["Url"], "https://x.example/eula.pdf");
@@ -132,4 +130,61 @@ fn durations_are_months_or_years_in_digits() {
     for refused in ["P+12M", "P-1Y", "PM", "P12", "12M", "P1.5Y"] {
         assert_eq!(parse_months(refused), None, "{refused}");
     }
+}
+
+#[test]
+fn a_custom_dimension_is_added_to_the_product_first_named_in_a_warning_and_imports_back() {
+    let body = crate::opportunity::tests::with(
+        "discount",
+        json!({"type": "individual", "products": [{"productId": PRODUCT, "dimensionPrices": [
+            {"dimensionKey": "users", "price": "80"},
+            {"dimensionKey": "premium-support", "name": "Premium support", "price": "250"},
+        ]}]}),
+    );
+    let mut body = body;
+    body["netPaymentTermDays"] = json!(60);
+    body["latestAgreementStartDate"] = json!("2028-06-30");
+    let opportunity = create_from(body).unwrap().remove(0);
+    let out = export(&opportunity);
+    let [exported] = out.change_sets.as_slice() else { panic!("one product, one change set") };
+    let changes = exported["ChangeSet"].as_array().unwrap();
+    let types: Vec<&str> = changes.iter().filter_map(|c| c["ChangeType"].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "AddDimensions",
+            "CreateResaleAuthorization",
+            "UpdatePricingTerms",
+            "UpdateAvailability",
+            "UpdateLegalTerms",
+            "UpdateNetPaymentTerms",
+            "UpdateBuyerValidityTerms",
+            "ReleaseResaleAuthorization"
+        ],
+        "the product gains the dimension before the rate card names it; released last"
+    );
+    // The Catalog API's documented shapes: AddDimensions on the SaaS product, a bare list of
+    // dimensions; rate card items of exactly DimensionKey and Price.
+    assert_eq!(changes[0]["Entity"], json!({"Type": "SaaSProduct@1.0", "Identifier": PRODUCT}));
+    assert_eq!(
+        changes[0]["DetailsDocument"],
+        json!([{"Key": "premium-support", "Name": "Premium support", "Description": "Premium support", "Unit": "Units", "Types": ["Entitled"]}])
+    );
+    let card = &details(exported, "UpdatePricingTerms")["Terms"][0]["RateCards"][0]["RateCard"];
+    assert_eq!(card, &json!([{"DimensionKey": "users", "Price": "80"}, {"DimensionKey": "premium-support", "Price": "250"}]));
+    assert_eq!(
+        details(exported, "UpdateNetPaymentTerms"),
+        &json!({"Terms": [{"Type": "ResaleNetPaymentTerm", "PaymentDuePeriod": "P60D"}]})
+    );
+    assert_eq!(
+        details(exported, "UpdateBuyerValidityTerms"),
+        &json!({"Terms": [{"Type": "BuyerValidityTerm", "MaximumAgreementStartDate": "2028-06-30"}]})
+    );
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(out.warnings[0].contains("premium-support") && out.warnings[0].contains("AddDimensions"), "{}", out.warnings[0]);
+
+    // Imported again, it is the same authorization.
+    let again = create_from(import(exported).unwrap().create_body(Some(&product(PRODUCT))).unwrap()).unwrap().remove(0);
+    assert_eq!((&again.discount, &again.wholesale), (&opportunity.discount, &opportunity.wholesale));
+    assert_eq!((again.net_payment_term_days, again.latest_agreement_start_date), (Some(60), opportunity.latest_agreement_start_date));
 }

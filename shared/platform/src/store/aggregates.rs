@@ -55,7 +55,8 @@ pub fn opportunity_item(o: &Opportunity, version: u64) -> Result<Item, StoreErro
     let sort = index_sort(OPPORTUNITY, o.created_at, &o.opportunity_id);
     let item = item(o, OPPORTUNITY, &o.opportunity_id, version)?;
     let item = index(item, Index::ByIsv, isv_key(&o.isv_account_id), sort.clone());
-    let item = index(item, Index::ByReseller, reseller_key(&o.reseller_account_id), sort);
+    // A draft is its ISV's alone: it is in none of its reseller's lists until released.
+    let item = if o.is_draft() { item } else { index(item, Index::ByReseller, reseller_key(&o.reseller_account_id), sort) };
     Ok(due(item, o.due_at()))
 }
 
@@ -112,7 +113,13 @@ pub fn opportunity_counted(after: &Opportunity) -> Result<Write, StoreError> {
 /// A change of an opportunity's stored state (revoked, expired), while it is still `from`.
 /// Its count of events goes with it: such a move is told by an event.
 pub fn opportunity_moved(after: &Opportunity, from: OpportunityStatus) -> Result<Write, StoreError> {
-    let update = opportunity_update(after)?.set("state", attribute(&after.state)?).set("eventCount", attribute(&after.event_count)?);
+    let mut update = opportunity_update(after)?.set("state", attribute(&after.state)?).set("eventCount", attribute(&after.event_count)?);
+    if let Some(by) = after.restricted_by {
+        update = update.set("restrictedBy", attribute(&by)?);
+    }
+    if let Some(reason) = &after.restriction_reason {
+        update = update.set("restrictionReason", s(reason.clone()));
+    }
     Ok(Write::Update(update.only_if(while_state(from)?)))
 }
 
