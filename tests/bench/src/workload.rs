@@ -38,6 +38,13 @@ pub fn until(days: i64) -> Value {
     json!({"type": "endDate", "endDate": date_in(days)})
 }
 
+/// A draft of `product_id`, to be released.
+fn draft_body(product_id: &str) -> Value {
+    let mut body = opportunity_body(product_id, until(30));
+    body["draft"] = json!(true);
+    body
+}
+
 pub fn offer_body(opportunity_id: &str, product_id: &str) -> Value {
     json!({
         "opportunityId": opportunity_id,
@@ -89,7 +96,17 @@ impl Cast {
     /// Every route of the contract once, each answered 2xx; the state-changing ones on targets
     /// made for them.
     pub async fn every_route(&self, stack: &Stack) -> Result<(), String> {
-        for function in ["sellers", "create-opportunity", "update-opportunity", "extend-offer", "update-offer", "accept-offer", "query"] {
+        let functions = [
+            "sellers",
+            "create-opportunity",
+            "update-opportunity",
+            "extend-offer",
+            "update-offer",
+            "accept-offer",
+            "cancel-agreement",
+            "query",
+        ];
+        for function in functions {
             for request in self.requests(stack, function, routes_of(function)).await? {
                 stack.ok(request.method, &request.path, request.caller, request.body.as_ref()).await?;
             }
@@ -131,10 +148,26 @@ impl Cast {
                 caller: ISV,
                 body: Some(json!({"description": format!("revision {i}")})),
             },
-            ("update-opportunity", _) => post(format!("/opportunities/{}/revoke", create(stack, p, until(30)).await?), ISV, json!({})),
+            ("update-opportunity", 1) => post(format!("/opportunities/{}/revoke", create(stack, p, until(30)).await?), ISV, json!({})),
+            ("update-opportunity", _) => {
+                let draft = stack.ok("POST", "/opportunities", ISV, Some(&draft_body(p))).await?;
+                post(format!("/opportunities/{}/release", id(&draft["items"][0], "opportunityId")?), ISV, json!({}))
+            }
             ("extend-offer", _) => post("/offers".into(), RESELLER, offer_body(opp, p)),
+            ("update-offer", 0) => Request {
+                method: "PATCH",
+                path: format!("/offers/{}", self.fresh_offer(stack).await?),
+                caller: RESELLER,
+                body: Some(json!({"expiresOn": date_in(45)})),
+            },
             ("update-offer", _) => post(format!("/offers/{}/cancel", self.fresh_offer(stack).await?), RESELLER, json!({})),
             ("accept-offer", _) => post(format!("/offers/{}/accept", self.fresh_offer(stack).await?), BUYER, json!({})),
+            ("cancel-agreement", 0) => post(self.cancellation(stack, false).await?, RESELLER, json!({"reason": "the buyer asked"})),
+            ("cancel-agreement", 1) => {
+                Request { method: "DELETE", path: self.cancellation(stack, true).await?, caller: RESELLER, body: None }
+            }
+            ("cancel-agreement", 2) => post(format!("{}/accept", self.cancellation(stack, true).await?), BUYER, json!({})),
+            ("cancel-agreement", _) => post(format!("{}/reject", self.cancellation(stack, true).await?), BUYER, json!({})),
             ("query", 0) => get(format!("/opportunities/{opp}"), ISV),
             ("query", 1) => get("/opportunities".into(), RESELLER),
             ("query", 2) => get(format!("/offers/{offer}"), BUYER),
@@ -145,6 +178,17 @@ impl Cast {
             ("query", _) => get(format!("/opportunities/{opp}/changeset"), ISV),
             (other, _) => return Err(format!("no requests for {other}")),
         })
+    }
+
+    /// The cancellation path of a fresh agreement, with a request pending when `pending`.
+    async fn cancellation(&self, stack: &Stack, pending: bool) -> Result<String, String> {
+        let offer = self.fresh_offer(stack).await?;
+        let accepted = stack.ok("POST", &format!("/offers/{offer}/accept"), BUYER, Some(&json!({}))).await?;
+        let path = format!("/agreements/{}/cancellation", id(&accepted, "agreementId")?);
+        if pending {
+            stack.ok("POST", &path, RESELLER, Some(&json!({"reason": "the buyer asked"}))).await?;
+        }
+        Ok(path)
     }
 
     async fn fresh_offer(&self, stack: &Stack) -> Result<String, String> {
