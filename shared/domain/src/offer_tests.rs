@@ -213,6 +213,11 @@ fn a_deals_events_are_numbered_in_order_from_the_offer_through_its_agreement() {
     }
 }
 
+/// An offer made now by the reseller from `opportunity`, with `extra` fields in its body.
+fn made_from(opportunity: &Opportunity, extra: serde_json::Value) -> DomainResult<(Opportunity, Offer)> {
+    extend(&input(extra), &reseller_id(), opportunity, None, OFFER_ID.into(), now())
+}
+
 /// A 12-month agreement accepted at `now()` (2027-01-10): it ends 2028-01-09.
 pub fn agreement() -> Agreement {
     offer().accept(&buyer_id(), "agr-0123456789abcdef0123456789abcdef".into(), &FeeSchedule::default(), now()).unwrap().1
@@ -225,9 +230,7 @@ fn at(date: &str, hms: (u32, u32, u32)) -> DateTime<Utc> {
 
 #[test]
 fn a_future_dated_agreement_starts_on_its_date_and_runs_its_months_from_then() {
-    let o = extend(&input(json!({"agreementStartDate": "2027-03-01"})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now())
-        .unwrap()
-        .1;
+    let o = made_from(&opportunity(), json!({"agreementStartDate": "2027-03-01"})).unwrap().1;
     let (_, a) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
     assert_eq!((a.start_date.to_string(), a.end_date.to_string()), ("2027-03-01".into(), "2028-02-29".into()));
     assert_eq!(a.status(now()), AgreementStatus::Active, "accepted now, active now");
@@ -241,16 +244,15 @@ fn a_future_dated_agreement_starts_on_its_date_and_runs_its_months_from_then() {
 #[test]
 fn an_agreement_start_date_is_tomorrow_to_three_years_and_within_the_opportunitys_latest() {
     for (raw, ok) in [("2027-01-10", false), ("2027-01-11", true), ("2030-01-10", true), ("2030-01-11", false), ("2027-1-11", false)] {
-        let got = extend(&input(json!({"agreementStartDate": raw})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now());
+        let got = made_from(&opportunity(), json!({"agreementStartDate": raw}));
         assert_eq!(got.is_ok(), ok, "{raw}: {got:?}");
         if !ok {
             assert_eq!(crate::opportunity::tests::field_of(got.unwrap_err()).as_deref(), Some("agreementStartDate"));
         }
     }
     let bounded = Opportunity { latest_agreement_start_date: parse_date("2027-06-30"), ..opportunity() };
-    assert!(extend(&input(json!({"agreementStartDate": "2027-06-30"})), &reseller_id(), &bounded, None, OFFER_ID.into(), now()).is_ok());
-    let err =
-        extend(&input(json!({"agreementStartDate": "2027-07-01"})), &reseller_id(), &bounded, None, OFFER_ID.into(), now()).unwrap_err();
+    assert!(made_from(&bounded, json!({"agreementStartDate": "2027-06-30"})).is_ok());
+    let err = made_from(&bounded, json!({"agreementStartDate": "2027-07-01"})).unwrap_err();
     assert_eq!(crate::opportunity::tests::field_of(err).as_deref(), Some("agreementStartDate"));
 }
 
@@ -258,29 +260,20 @@ fn an_agreement_start_date_is_tomorrow_to_three_years_and_within_the_opportunity
 fn net_payment_terms_default_to_thirty_days_or_the_opportunitys_shorter_ones() {
     assert_eq!(offer().net_payment_term_days, 30);
     let short = Opportunity { net_payment_term_days: Some(15), ..opportunity() };
-    let o = extend(&input(json!({})), &reseller_id(), &short, None, OFFER_ID.into(), now()).unwrap().1;
+    let o = made_from(&short, json!({})).unwrap().1;
     assert_eq!(o.net_payment_term_days, 15);
     let long = Opportunity { net_payment_term_days: Some(60), ..opportunity() };
-    let o = extend(&input(json!({"netPaymentTermDays": 45})), &reseller_id(), &long, None, OFFER_ID.into(), now()).unwrap().1;
+    let o = made_from(&long, json!({"netPaymentTermDays": 45})).unwrap().1;
     assert_eq!(o.net_payment_term_days, 45);
     for (opp, days) in [(&long, 90), (&long, 31), (&short, 30)] {
-        let err = extend(&input(json!({"netPaymentTermDays": days})), &reseller_id(), opp, None, OFFER_ID.into(), now()).unwrap_err();
+        let err = made_from(opp, json!({"netPaymentTermDays": days})).unwrap_err();
         assert_eq!(crate::opportunity::tests::field_of(err).as_deref(), Some("netPaymentTermDays"), "{days}");
     }
 }
 
 #[test]
 fn metadata_is_bounded_and_kept_from_the_buyer() {
-    let o = extend(
-        &input(json!({"metadata": {"crmOpportunityId": "006A1", "quote.number": "Q-7"}})),
-        &reseller_id(),
-        &opportunity(),
-        None,
-        OFFER_ID.into(),
-        now(),
-    )
-    .unwrap()
-    .1;
+    let o = made_from(&opportunity(), json!({"metadata": {"crmOpportunityId": "006A1", "quote.number": "Q-7"}})).unwrap().1;
     assert_eq!(o.view(&reseller_id(), now())["metadata"]["crmOpportunityId"], "006A1");
     assert!(o.view(&buyer_id(), now()).get("metadata").is_none());
     let (_, a) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
@@ -288,7 +281,7 @@ fn metadata_is_bounded_and_kept_from_the_buyer() {
     assert!(a.view(&buyer_id(), now()).get("metadata").is_none());
     let many: serde_json::Map<String, serde_json::Value> = (0..21).map(|i| (format!("k{i}"), json!("v"))).collect();
     for bad in [json!({"bad key": "v"}), json!({"": "v"}), json!({"k": "x".repeat(257)}), serde_json::Value::Object(many)] {
-        let err = extend(&input(json!({"metadata": bad})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()).unwrap_err();
+        let err = made_from(&opportunity(), json!({"metadata": bad})).unwrap_err();
         assert!(crate::opportunity::tests::field_of(err).is_some_and(|f| f.starts_with("metadata")));
     }
 }
@@ -341,7 +334,7 @@ fn when_several_reminders_are_due_only_the_nearest_is_sent() {
 
 #[test]
 fn a_short_agreement_skips_the_reminders_longer_than_its_term() {
-    let o = extend(&input(json!({"contractMonths": 2})), &reseller_id(), &opportunity(), None, OFFER_ID.into(), now()).unwrap().1;
+    let o = made_from(&opportunity(), json!({"contractMonths": 2})).unwrap().1;
     let (_, a) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
     // 2027-01-10 to 2027-03-09: 30 days before is 2027-02-07, after its start; 60 and 90 are not.
     assert_eq!(a.due_at(), Some(at("2027-02-07", (0, 0, 0))));

@@ -96,16 +96,13 @@ impl Cast {
     /// Every route of the contract once, each answered 2xx; the state-changing ones on targets
     /// made for them.
     pub async fn every_route(&self, stack: &Stack) -> Result<(), String> {
-        let functions = [
-            "sellers",
-            "create-opportunity",
-            "update-opportunity",
-            "extend-offer",
-            "update-offer",
-            "accept-offer",
-            "cancel-agreement",
-            "query",
-        ];
+        // Each function that serves API routes, in the route table's order.
+        let mut functions: Vec<&str> = Vec::new();
+        for route in cppo_platform::routes::ROUTES {
+            if !functions.contains(&route.function) {
+                functions.push(route.function);
+            }
+        }
         for function in functions {
             for request in self.requests(stack, function, routes_of(function)).await? {
                 stack.ok(request.method, &request.path, request.caller, request.body.as_ref()).await?;
