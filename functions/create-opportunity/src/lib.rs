@@ -28,9 +28,6 @@ pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2ht
     .await
 }
 
-/// The most ids a create may name of each kind; longer lists are refused by the domain anyway.
-const MAX_NAMED: usize = 20;
-
 /// A clone: the source's create body, each given top-level field replacing the source's whole.
 async fn clone_opportunity(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiError> {
     let overrides: Map<String, Value> = req.body()?;
@@ -62,9 +59,7 @@ async fn import_change_set(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Valu
 
 async fn create_opportunities(app: &App, req: &ApiRequest<'_>, input: CreateOpportunityInput) -> Result<(u16, Value), ApiError> {
     // One batch read: the ISV itself, the resellers and the products the body names.
-    let mut sellers: Vec<AccountId> = input.reseller_account_ids.iter().take(MAX_NAMED).filter_map(|r| AccountId::parse(r)).collect();
-    sellers.push(req.caller.clone());
-    let products: Vec<String> = input.product_ids.iter().take(MAX_NAMED).filter(|p| IdKind::Product.is_valid(p)).cloned().collect();
+    let (sellers, products) = input.named(&req.caller);
     let found = app.store.sellers_and_products(&sellers, &products).await?;
     create_from(app, req, input, found).await
 }
@@ -77,12 +72,8 @@ async fn create_from(
     found: (Vec<Seller>, Vec<Product>),
 ) -> Result<(u16, Value), ApiError> {
     let now = app.now();
-    let (found_sellers, found_products) = found;
-    let isv = found_sellers.iter().find(|s| s.account_id == req.caller);
     let ids = input.reseller_account_ids.iter().map(|_| app.new_id(IdKind::Opportunity)).collect();
-    let ctx =
-        CreateContext { isv, isv_account_id: &req.caller, resellers: &found_sellers, products: &found_products, now, opportunity_ids: ids };
-    let mut opportunities = create(input, ctx)?;
+    let mut opportunities = create(input, CreateContext::of(&req.caller, &found, now, ids))?;
     if dry_run(req)? {
         // The review step: what the same body would create, stored nowhere and told to nobody.
         let items: Vec<Value> = opportunities.iter().map(|o| without_id(o.view(now))).collect();

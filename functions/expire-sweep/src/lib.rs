@@ -130,8 +130,8 @@ async fn settle_agreement(app: &App, read: Versioned<Agreement>, report: &mut Sw
         let why = reason("its contract term has ended");
         let event = Event::for_agreement(EventType::AgreementExpired, &mut expired, None, event_id, now, why);
         (expired, event, &mut report.expired.agreements)
-    } else if let Some((mut reminded, days_left)) = read.value.remind(now) {
-        let event = Event::reminder(&mut reminded, days_left, event_id, now);
+    } else if let Some(mut reminded) = read.value.remind(now) {
+        let event = Event::for_agreement(EventType::AgreementEnding, &mut reminded, None, event_id, now, None);
         (reminded, event, &mut report.reminders)
     } else {
         return Ok(());

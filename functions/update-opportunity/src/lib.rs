@@ -63,18 +63,10 @@ async fn revise_draft(
     body: &Map<String, Value>,
 ) -> Result<Opportunity, Step> {
     let input: CreateOpportunityInput = from_value(read.value.draft_body(&req.caller, body)?)?;
-    let sellers = vec![read.value.reseller_account_id.clone(), req.caller.clone()];
-    let products: Vec<String> = input.product_ids.iter().take(20).filter(|p| IdKind::Product.is_valid(p)).cloned().collect();
-    let (found_sellers, found_products) = app.store.sellers_and_products(&sellers, &products).await?;
-    let ctx = CreateContext {
-        isv: found_sellers.iter().find(|s| s.account_id == req.caller),
-        isv_account_id: &req.caller,
-        resellers: &found_sellers,
-        products: &found_products,
-        now: app.now(),
-        opportunity_ids: vec![],
-    };
-    let revised = read.value.revise(input, ctx)?;
+    // Read as a create reads them: the draft's reseller is its body's.
+    let (sellers, products) = input.named(&req.caller);
+    let found = app.store.sellers_and_products(&sellers, &products).await?;
+    let revised = read.value.revise(input, CreateContext::of(&req.caller, &found, app.now(), vec![]))?;
     app.store.write_all(vec![Write::Replace(opportunity_item(&revised, read.version + 1)?, read.version)]).await?;
     Ok(revised)
 }

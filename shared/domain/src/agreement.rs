@@ -4,8 +4,8 @@ use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
 use crate::party::{party_of, Party};
 use crate::pricing::{BuyerPricing, Disbursement, Pricing};
-use crate::terms::{Metadata, DEFAULT_NET_PAYMENT_TERM_DAYS};
-use crate::time::{end_instant, is_past};
+use crate::terms::Metadata;
+use crate::time::{end_instant, is_past, start_instant};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -84,7 +84,7 @@ pub struct Agreement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// How long the buyer has to pay each invoice, from the offer.
-    #[serde(default = "default_net_terms")]
+    #[serde(default = "crate::terms::default_net_payment_term_days")]
     pub net_payment_term_days: u32,
     /// The day a future-dated successor starts: active until the day before, replaced from then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,14 +105,6 @@ pub struct Agreement {
     pub event_count: u32,
 }
 
-fn default_net_terms() -> u32 {
-    DEFAULT_NET_PAYMENT_TERM_DAYS
-}
-
-fn first_instant(date: NaiveDate) -> DateTime<Utc> {
-    date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-}
-
 impl Agreement {
     pub fn status(&self, now: DateTime<Utc>) -> AgreementStatus {
         match self.state {
@@ -129,32 +121,36 @@ impl Agreement {
             return None;
         }
         let reminder = self.pending_reminders().next().map(|lead| self.reminder_due(lead));
-        [Some(end_instant(self.end_date)), self.replaced_on.map(first_instant), reminder].into_iter().flatten().min()
+        [Some(end_instant(self.end_date)), self.replaced_on.map(start_instant), reminder].into_iter().flatten().min()
     }
 
     /// The N-day reminder falls due at 00:00 UTC of the day N days before the end date.
     fn reminder_due(&self, lead: u32) -> DateTime<Utc> {
-        first_instant(self.end_date.checked_sub_days(Days::new(lead.into())).unwrap_or(NaiveDate::MIN))
+        start_instant(self.end_date.checked_sub_days(Days::new(lead.into())).unwrap_or(NaiveDate::MIN))
     }
 
     /// The reminders still to come, farthest first: none once a successor is on its way, and
     /// none that would fall due on or before the first day.
     fn pending_reminders(&self) -> impl Iterator<Item = u32> + '_ {
-        let start = first_instant(self.start_date);
+        let start = start_instant(self.start_date);
         REMINDER_LEADS.into_iter().filter(move |lead| {
             self.replaced_on.is_none() && self.reminded_days.is_none_or(|sent| *lead < sent) && self.reminder_due(*lead) > start
         })
     }
 
-    /// The reminder due at `now`, the nearest when several are, as the agreement records it and
-    /// the days left; `None` when none is due or the agreement is no longer active.
-    pub fn remind(&self, now: DateTime<Utc>) -> Option<(Agreement, i64)> {
-        if self.state != AgreementStatus::Active || self.status(now) != AgreementStatus::Active {
+    /// The reminder due at `now`, the nearest when several are, as the agreement records it;
+    /// `None` when none is due or the agreement is no longer active.
+    pub fn remind(&self, now: DateTime<Utc>) -> Option<Agreement> {
+        if self.status(now) != AgreementStatus::Active {
             return None;
         }
         let nearest = self.pending_reminders().filter(|lead| self.reminder_due(*lead) <= now).min()?;
-        let days_left = (self.end_date - now.date_naive()).num_days();
-        Some((Agreement { reminded_days: Some(nearest), ..self.clone() }, days_left))
+        Some(Agreement { reminded_days: Some(nearest), ..self.clone() })
+    }
+
+    /// The days from today to the end date, as a reminder tells them.
+    pub fn days_left(&self, now: DateTime<Utc>) -> i64 {
+        (self.end_date - now.date_naive()).num_days()
     }
 
     /// The day a future-dated successor starts has come: it now reads, and is stored, replaced.

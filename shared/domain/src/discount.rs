@@ -354,8 +354,8 @@ impl Discount {
     fn unit_price(&self, product: &Product, key: &str, list: Decimal) -> Option<Decimal> {
         match self {
             Discount::Percentage { percentage } => Some(wholesale_unit(list, *percentage)),
-            Discount::Individual { products } => {
-                let pricing = products.iter().find(|p| p.product_id == product.product_id)?;
+            Discount::Individual { .. } => {
+                let pricing = self.pricing_of(product)?;
                 match (&pricing.percentage, &pricing.dimension_prices) {
                     (Some(pct), _) => Some(wholesale_unit(list, *pct)),
                     (None, Some(prices)) => prices.iter().find(|p| p.dimension_key == key).map(|p| p.price),
@@ -366,10 +366,10 @@ impl Discount {
         }
     }
 
-    /// The dimension prices an individual discount gives `product`, when it gives them.
-    fn dimension_prices(&self, product: &Product) -> Option<&[DimensionPrice]> {
+    /// An individual discount's pricing of `product`.
+    fn pricing_of(&self, product: &Product) -> Option<&ProductPricing> {
         match self {
-            Discount::Individual { products } => products.iter().find(|p| p.product_id == product.product_id)?.dimension_prices.as_deref(),
+            Discount::Individual { products } => products.iter().find(|p| p.product_id == product.product_id),
             _ => None,
         }
     }
@@ -377,7 +377,7 @@ impl Discount {
     /// The dimensions the authorization grants of `product`: all of them, or those a price list
     /// names, then its custom ones.
     fn authorized(&self, product: &Product) -> Vec<WholesaleDimension> {
-        let prices = self.dimension_prices(product);
+        let prices = self.pricing_of(product).and_then(|p| p.dimension_prices.as_deref());
         let listed = product.dimensions.iter().filter(|d| prices.is_none_or(|prices| prices.iter().any(|p| p.dimension_key == d.key)));
         let mut dimensions: Vec<WholesaleDimension> = listed
             .map(|d| WholesaleDimension {

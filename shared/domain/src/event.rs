@@ -265,19 +265,9 @@ impl Event {
                 reason,
                 previous_agreement_id: a.previous_agreement_id.clone(),
                 metadata: a.metadata.clone(),
-                days_left: None,
+                days_left: (event_type == EventType::AgreementEnding).then(|| a.days_left(now)),
             },
         }
-    }
-
-    /// A renewal reminder of `a`, `days_left` before its end: its next event.
-    pub fn reminder(a: &mut Agreement, days_left: i64, event_id: String, now: DateTime<Utc>) -> Event {
-        let mut event = Event::for_agreement(EventType::AgreementEnding, a, None, event_id, now, None);
-        if let EventDetail::Agreement { days_left: days, .. } = &mut event.detail {
-            *days = Some(days_left);
-        }
-        event.marketplace = marketplace::agreement_ending(a, days_left, &event.event_id, now);
-        event
     }
 }
 
@@ -287,6 +277,7 @@ fn agreement_entries(event_type: EventType, a: &Agreement, event_id: &str, now: 
     use EventType::*;
     match event_type {
         OfferAccepted => marketplace::agreement_created(a, event_id, now),
+        AgreementEnding => marketplace::agreement_ending(a, a.days_left(now), event_id, now),
         CancellationRequested | CancellationRejected | CancellationWithdrawn => marketplace::cancellation(a, event_id, now),
         // The buyer's approval, then the agreement's end, as AWS Marketplace tells both.
         AgreementCancelled => {

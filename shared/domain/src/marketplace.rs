@@ -9,7 +9,7 @@
 use crate::agreement::{Agreement, AgreementStatus, CancellationStatus};
 use crate::offer::Offer;
 use crate::opportunity::Opportunity;
-use crate::time::{end_instant, stamp};
+use crate::time::{end_instant, stamp, start_instant};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -38,7 +38,7 @@ fn last_instant(date: NaiveDate) -> String {
 }
 
 fn first_instant(date: NaiveDate) -> String {
-    stamp(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+    stamp(start_instant(date))
 }
 
 fn entry(detail_type: String, mut detail: Value, request_id: &str, time: DateTime<Utc>) -> MarketplaceEntry {

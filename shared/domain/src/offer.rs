@@ -6,12 +6,11 @@ use crate::error::{DomainError, DomainResult};
 use crate::fees::{FeeBasis, FeeSchedule};
 use crate::ids::{AccountId, IdKind};
 use crate::money::{parse_bounded, Currency};
-use crate::opportunity::{check_net_terms, latest_start_allowed, Opportunity};
+use crate::opportunity::{latest_start_allowed, Opportunity};
 use crate::party::{party_of, Party};
 use crate::pricing::{disburse, price, price_schedule, BuyerPricing, LineInput, Pricing};
 use crate::product::ProductType;
-use crate::terms::check_metadata;
-pub use crate::terms::{Metadata, DEFAULT_NET_PAYMENT_TERM_DAYS};
+use crate::terms::{check_metadata, offer_net_terms, Metadata};
 use crate::time::{contract_end, end_instant, is_past, parse_date};
 use crate::units::{check_named_units, DimensionUnits, UnitsInput};
 use crate::validate;
@@ -60,10 +59,6 @@ pub const EXTEND_FIELDS: &[&str] = &[
     "metadata",
 ];
 
-fn default_net_terms() -> u32 {
-    DEFAULT_NET_PAYMENT_TERM_DAYS
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OfferStatus {
@@ -107,7 +102,7 @@ pub struct Offer {
     /// A future-dated agreement's first day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_start_date: Option<NaiveDate>,
-    #[serde(default = "default_net_terms")]
+    #[serde(default = "crate::terms::default_net_payment_term_days")]
     pub net_payment_term_days: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
@@ -156,7 +151,7 @@ pub fn extend(
     let replaces_agreement_id =
         check_replaced(input.replaces_agreement_id.as_deref(), replaces, opportunity, &product.product_id, &buyer, now)?;
     let agreement_start_date = input.agreement_start_date.as_deref().map(|raw| check_start(raw, opportunity, now)).transpose()?;
-    let net_payment_term_days = net_terms(input.net_payment_term_days, opportunity)?;
+    let net_payment_term_days = offer_net_terms(input.net_payment_term_days, opportunity.net_payment_term_days)?;
     let metadata = input.metadata.as_ref().map(check_metadata).transpose()?;
     let (contract_months, pricing) = price_offer(input, opportunity, &product.product_id, markup)?;
     let opportunity_after = opportunity.record_offer(now)?;
@@ -261,16 +256,6 @@ fn check_start(raw: &str, opportunity: &Opportunity, now: DateTime<Utc>) -> Doma
         ));
     }
     Ok(date)
-}
-
-/// The offer's net payment term: given, at most the opportunity's; else 30 days, or the
-/// opportunity's when that is shorter.
-fn net_terms(given: Option<u32>, opportunity: &Opportunity) -> DomainResult<u32> {
-    let most = opportunity.net_payment_term_days;
-    match given {
-        Some(days) => check_net_terms(days, "netPaymentTermDays", most),
-        None => Ok(most.map_or(DEFAULT_NET_PAYMENT_TERM_DAYS, |m| m.min(DEFAULT_NET_PAYMENT_TERM_DAYS))),
-    }
 }
 
 fn same_units(given: &[UnitsInput], fixed: &[DimensionUnits]) -> bool {

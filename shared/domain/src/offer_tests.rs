@@ -314,20 +314,24 @@ fn renewal_reminders_fall_due_at_midnight_ninety_sixty_and_thirty_days_before_th
     // 90 days before 2028-01-09 is 2027-10-11.
     assert_eq!(a.due_at(), Some(at("2027-10-11", (0, 0, 0))));
     assert!(a.remind(at("2027-10-10", (23, 59, 59))).is_none(), "91 days left: not yet");
-    let (a, days) = a.remind(at("2027-10-11", (0, 0, 0))).unwrap();
+    let a = a.remind(at("2027-10-11", (0, 0, 0))).unwrap();
+    let days = a.days_left(at("2027-10-11", (0, 0, 0)));
     assert_eq!((days, a.reminded_days), (90, Some(90)));
     assert!(a.remind(at("2027-10-12", (0, 0, 0))).is_none(), "once each");
     assert_eq!(a.due_at(), Some(at("2027-11-10", (0, 0, 0))));
-    let (a, days) = a.remind(at("2027-11-10", (6, 0, 0))).unwrap();
+    let a = a.remind(at("2027-11-10", (6, 0, 0))).unwrap();
+    let days = a.days_left(at("2027-11-10", (6, 0, 0)));
     assert_eq!(days, 60);
-    let (a, days) = a.remind(at("2027-12-11", (0, 0, 0))).unwrap();
+    let a = a.remind(at("2027-12-11", (0, 0, 0))).unwrap();
+    let days = a.days_left(at("2027-12-11", (0, 0, 0)));
     assert_eq!((days, a.reminded_days), (29, Some(30)), "a late sweep says the days actually left");
     assert_eq!(a.due_at(), Some(at("2028-01-10", (0, 0, 0))), "then only its end is due");
 }
 
 #[test]
 fn when_several_reminders_are_due_only_the_nearest_is_sent() {
-    let (a, days) = agreement().remind(at("2027-11-10", (0, 0, 0))).unwrap();
+    let a = agreement().remind(at("2027-11-10", (0, 0, 0))).unwrap();
+    let days = a.days_left(at("2027-11-10", (0, 0, 0)));
     assert_eq!((days, a.reminded_days), (60, Some(60)));
     assert_eq!(a.due_at(), Some(at("2027-12-10", (0, 0, 0))), "the 90-day one is passed over for good");
 }
@@ -338,7 +342,8 @@ fn a_short_agreement_skips_the_reminders_longer_than_its_term() {
     let (_, a) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
     // 2027-01-10 to 2027-03-09: 30 days before is 2027-02-07, after its start; 60 and 90 are not.
     assert_eq!(a.due_at(), Some(at("2027-02-07", (0, 0, 0))));
-    let (a, days) = a.remind(at("2027-02-07", (0, 0, 0))).unwrap();
+    let a = a.remind(at("2027-02-07", (0, 0, 0))).unwrap();
+    let days = a.days_left(at("2027-02-07", (0, 0, 0)));
     assert_eq!(days, 30);
     assert!(a.remind(at("2027-03-01", (0, 0, 0))).is_none());
 }

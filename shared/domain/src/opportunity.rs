@@ -9,6 +9,7 @@ pub use crate::legal::{Eula, ResellerAgreement};
 use crate::money::Currency;
 use crate::product::{Product, ProductType};
 use crate::seller::Seller;
+use crate::terms::check_net_terms;
 use crate::time::{end_instant, is_past, parse_date};
 use crate::validate;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -66,9 +67,6 @@ pub const CREATE_FIELDS: &[&str] = &[
     "latestAgreementStartDate",
     "draft",
 ];
-
-/// The net payment terms AWS Marketplace offers, in days.
-pub const NET_PAYMENT_TERMS: &[u32] = &[15, 30, 45, 60, 90, 120];
 
 /// The longest an agreement's start may be put off, as AWS Marketplace's future-dated agreements.
 pub const MAX_START_YEARS: u32 = 3;
@@ -163,6 +161,39 @@ pub struct CreateContext<'a> {
     pub products: &'a [Product],
     pub now: DateTime<Utc>,
     pub opportunity_ids: Vec<String>,
+}
+
+/// The most ids a create may name of each kind; longer lists are refused by `create` anyway.
+const MAX_NAMED: usize = 20;
+
+impl CreateOpportunityInput {
+    /// The sellers (the ISV itself and the resellers) and products the body names, well formed,
+    /// as a create reads them in one batch.
+    pub fn named(&self, isv: &AccountId) -> (Vec<AccountId>, Vec<String>) {
+        let mut sellers: Vec<AccountId> = self.reseller_account_ids.iter().take(MAX_NAMED).filter_map(|r| AccountId::parse(r)).collect();
+        sellers.push(isv.clone());
+        let products = self.product_ids.iter().take(MAX_NAMED).filter(|p| IdKind::Product.is_valid(p)).cloned().collect();
+        (sellers, products)
+    }
+}
+
+impl<'a> CreateContext<'a> {
+    /// The context of `isv`'s create from the sellers and products read for it.
+    pub fn of(
+        isv_account_id: &'a AccountId,
+        found: &'a (Vec<Seller>, Vec<Product>),
+        now: DateTime<Utc>,
+        opportunity_ids: Vec<String>,
+    ) -> CreateContext<'a> {
+        CreateContext {
+            isv: found.0.iter().find(|s| &s.account_id == isv_account_id),
+            isv_account_id,
+            resellers: &found.0,
+            products: &found.1,
+            now,
+            opportunity_ids,
+        }
+    }
 }
 
 /// The checked, reseller-independent part of a create.
@@ -330,17 +361,6 @@ fn check_duration(input: &DurationInput, now: DateTime<Utc>) -> DomainResult<Dur
             return Err(DomainError::field("duration.type", format!("duration type {other} must be singleUse, endDate or noEnd")))
         }
     })
-}
-
-/// One of AWS Marketplace's net payment terms, and no longer than `most` when it is given.
-pub fn check_net_terms(days: u32, field: &str, most: Option<u32>) -> DomainResult<u32> {
-    if !NET_PAYMENT_TERMS.contains(&days) {
-        return Err(DomainError::field(field, format!("{field} must be one of 15, 30, 45, 60, 90 or 120")));
-    }
-    match most {
-        Some(most) if days > most => Err(DomainError::field(field, format!("{field} may be at most the opportunity's {most} days"))),
-        _ => Ok(days),
-    }
 }
 
 /// The last day `now` allows an agreement to start: three years ahead.

@@ -8,9 +8,38 @@ use std::collections::BTreeMap;
 /// the buyer.
 pub type Metadata = BTreeMap<String, String>;
 
+/// The net payment terms AWS Marketplace offers, in days.
+pub const NET_PAYMENT_TERMS: &[u32] = &[15, 30, 45, 60, 90, 120];
+
 /// The net payment term when neither the offer nor its opportunity sets a shorter one.
 pub const DEFAULT_NET_PAYMENT_TERM_DAYS: u32 = 30;
 
+/// The default as serde's `default` for items stored before net payment terms existed.
+pub fn default_net_payment_term_days() -> u32 {
+    DEFAULT_NET_PAYMENT_TERM_DAYS
+}
+
+/// One of AWS Marketplace's net payment terms, and no longer than `most` when it is given.
+pub fn check_net_terms(days: u32, field: &str, most: Option<u32>) -> DomainResult<u32> {
+    if !NET_PAYMENT_TERMS.contains(&days) {
+        return Err(DomainError::field(field, format!("{field} must be one of 15, 30, 45, 60, 90 or 120")));
+    }
+    match most {
+        Some(most) if days > most => Err(DomainError::field(field, format!("{field} may be at most the opportunity's {most} days"))),
+        _ => Ok(days),
+    }
+}
+
+/// An offer's net payment term: given, at most the opportunity's (`most`); else 30 days, or the
+/// opportunity's when that is shorter.
+pub fn offer_net_terms(given: Option<u32>, most: Option<u32>) -> DomainResult<u32> {
+    match given {
+        Some(days) => check_net_terms(days, "netPaymentTermDays", most),
+        None => Ok(most.map_or(DEFAULT_NET_PAYMENT_TERM_DAYS, |m| m.min(DEFAULT_NET_PAYMENT_TERM_DAYS))),
+    }
+}
+
+/// The sellers' references: at most 20 keys of 1..64 `[A-Za-z0-9_.-]`, values ≤ 256 characters.
 pub fn check_metadata(metadata: &Metadata) -> DomainResult<Metadata> {
     if metadata.len() > 20 {
         return Err(DomainError::field("metadata", "metadata has at most 20 keys"));

@@ -7,10 +7,14 @@ pub fn is_past(date: NaiveDate, now: DateTime<Utc>) -> bool {
     now.date_naive() > date
 }
 
+/// The first instant of `date`: 00:00:00 UTC.
+pub fn start_instant(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
 /// The instant `date` has ended: the start of the next day, when the sweep may expire it.
 pub fn end_instant(date: NaiveDate) -> DateTime<Utc> {
-    let next = date.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
-    next.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+    start_instant(date.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX))
 }
 
 /// `start` + `months` − 1 day, the last day of a contract that starts on `start`.

@@ -10,7 +10,7 @@ use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_domain::product::Product;
 use cppo_domain::seller::Seller;
-use cppo_domain::time::{end_instant, stamp};
+use cppo_domain::time::{end_instant, stamp, start_instant};
 use cppo_domain::AccountId;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -165,7 +165,7 @@ pub fn resellers_stream() -> Stream {
 
 /// A party's agreements accepted from the start of `from` to the end of `to`, one stream per side.
 pub fn agreements_accepted(caller: &AccountId, sides: &[Index], from: NaiveDate, to: NaiveDate) -> Vec<Stream> {
-    let start = stamp(from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    let start = stamp(start_instant(from));
     let end = stamp(end_instant(to));
     party_streams(caller, AGREEMENT, sides)
         .into_iter()
