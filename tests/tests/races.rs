@@ -225,3 +225,39 @@ async fn patches_of_different_fields_at_once_both_stand() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_buyers_answer_and_the_resellers_withdrawal_race_and_one_decides_the_request() {
+    let stack = Arc::new(Stack::start().await);
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let mut outcomes = Vec::new();
+    for _ in 0..4 {
+        let offer_id = id(&stack.offer(&opportunity_id, &product, json!({})).await.body, "offerId");
+        let agreement = id(&stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await.body, "agreementId");
+        let path = format!("/agreements/{agreement}/cancellation");
+        assert_eq!(stack.post(&path, RESELLER, json!({"reason": "the buyer asked"})).await.status, 201);
+        let accept = {
+            let (stack, path) = (stack.clone(), format!("{path}/accept"));
+            tokio::spawn(async move { stack.post(&path, BUYER, json!({})).await.status })
+        };
+        let withdraw = {
+            let (stack, path) = (stack.clone(), path.clone());
+            tokio::spawn(async move { stack.call("DELETE", &path, Some(RESELLER), None).await.status })
+        };
+        let statuses = (accept.await.expect("the accept ran"), withdraw.await.expect("the withdrawal ran"));
+        // Exactly one decides; what is stored says which.
+        let request = stack.get(&path, ISV).await.body["status"].as_str().unwrap_or_default().to_string();
+        let agreement = stack.get(&format!("/agreements/{agreement}"), ISV).await.body["status"].as_str().unwrap_or_default().to_string();
+        match statuses {
+            (200, 409) => assert_eq!((request.as_str(), agreement.as_str()), ("accepted", "cancelled")),
+            (409, 200) => assert_eq!((request.as_str(), agreement.as_str()), ("withdrawn", "active")),
+            other => panic!("both or neither decided: {other:?}"),
+        }
+        outcomes.push(statuses);
+    }
+    stack.drain().await;
+    let emails = stack.emails().await;
+    let decided = titled(&emails, "Agreement cancelled").len() + titled(&emails, "Agreement cancellation request withdrawn").len();
+    assert_eq!(decided, 4 * 2, "one decision per request, told to each side once: {outcomes:?}");
+}
