@@ -71,6 +71,7 @@ fn intro(event: &Event, group: Group) -> &'static str {
         (CancellationRejected, _) => "The buyer rejected the request to cancel an agreement. The agreement stays active.",
         (CancellationWithdrawn, _) => "The channel partner withdrew its request to cancel an agreement. The agreement stays active.",
         (AgreementCancelled, _) => "The buyer accepted the request to cancel an agreement. The agreement is cancelled.",
+        (InvoiceIssued, _) => "AWS Marketplace invoiced your buyer, as the seller of record, on the terms of your private offer.",
     }
 }
 
@@ -122,6 +123,28 @@ fn details(detail: &EventDetail) -> Vec<String> {
             // The sellers' own references: these emails go to the ISV and the reseller only.
             lines.extend(metadata.iter().flatten().map(|(k, v)| format!("Reference {k}: {v}")));
             lines.extend(reason.iter().map(|r| format!("Why: {r}")));
+            lines
+        }
+        EventDetail::Invoice {
+            invoice_id,
+            invoice_kind,
+            buyer_account_id,
+            issue_date,
+            due_date,
+            period_start,
+            period_end,
+            disbursement: d,
+        } => {
+            let c = format!("{:?}", d.currency);
+            let mut lines = vec![format!("Invoice: {invoice_id} ({invoice_kind:?})"), format!("Buyer: {buyer_account_id}")];
+            if let (Some(start), Some(end)) = (period_start, period_end) {
+                lines.push(format!("Usage from {start} to {end}"));
+            }
+            lines.extend([
+                format!("Buyer total: {} {c}", d.buyer_total),
+                format!("Issued: {issue_date}; due: {due_date}"),
+                format!("Reseller: markup {} {c}, fee {} {c}, net {} {c}", d.markup_total, d.reseller_fee, d.reseller_net),
+            ]);
             lines
         }
     }

@@ -1,5 +1,6 @@
 //! Agreements: what an accepted offer becomes, with the money split between the parties.
 
+use crate::billing::{next_period, usage_issued_at, Billing};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
 use crate::party::{party_of, Party};
@@ -89,12 +90,18 @@ pub struct Agreement {
     /// The day a future-dated successor starts: active until the day before, replaced from then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_on: Option<NaiveDate>,
+    /// The day it was cancelled, or replaced by an agreement that started at once: its last day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<NaiveDate>,
     /// The shortest lead of the renewal reminders already sent (or passed over for a nearer one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded_days: Option<u32>,
     /// The latest request to cancel it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
+    /// What has been invoiced so far (see `invoice`).
+    #[serde(default)]
+    pub billing: Billing,
     pub pricing: Pricing,
     pub disbursement: Disbursement,
     /// See `Offer::non_recurring`.
@@ -115,13 +122,55 @@ impl Agreement {
         }
     }
 
-    /// When the sweep next has something to do: a reminder, the successor's start, or the end.
+    /// When the sweep next has something to do: a reminder, the successor's start, the end, or an
+    /// invoice to issue (which may outlast the agreement: its last month's usage).
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        let invoice = self.invoice_due_at();
         if self.state != AgreementStatus::Active {
-            return None;
+            return invoice;
         }
         let reminder = self.pending_reminders().next().map(|lead| self.reminder_due(lead));
-        [Some(end_instant(self.end_date)), self.replaced_on.map(start_instant), reminder].into_iter().flatten().min()
+        [Some(end_instant(self.end_date)), self.replaced_on.map(start_instant), reminder, invoice].into_iter().flatten().min()
+    }
+
+    /// When the sweep next has an invoice to issue: its plan's next date (unless the agreement
+    /// ended before it), or 06:00 UTC the day after its next usage period ends.
+    pub fn invoice_due_at(&self) -> Option<DateTime<Utc>> {
+        let recorded = self.billing.plan_issued as usize;
+        let plan = self.plan_dates().get(recorded).copied().filter(|d| !(self.ended_early() && *d > self.last_day()));
+        let usage = self.next_usage_period().map(|(_, end)| usage_issued_at(end));
+        [plan.map(start_instant), usage].into_iter().flatten().min()
+    }
+
+    /// The issue dates of its plan: one per payment of its schedule, or its start date for its
+    /// contract lines; none for usage alone.
+    pub fn plan_dates(&self) -> Vec<NaiveDate> {
+        if !self.pricing.payments.is_empty() {
+            self.pricing.payments.iter().map(|p| p.invoice_date).collect()
+        } else if self.pricing.lines.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.start_date]
+        }
+    }
+
+    /// Its next stretch of metered usage to bill, when it has usage dimensions.
+    pub fn next_usage_period(&self) -> Option<(NaiveDate, NaiveDate)> {
+        if self.pricing.usage_rates.is_empty() {
+            return None;
+        }
+        next_period(self.billing.usage_through, self.start_date, self.last_day())
+    }
+
+    /// The last day it runs: its end date, or the day it was cancelled or replaced.
+    pub fn last_day(&self) -> NaiveDate {
+        let early = self.ended_on.or_else(|| self.replaced_on.and_then(|d| d.pred_opt()));
+        early.map_or(self.end_date, |d| d.min(self.end_date))
+    }
+
+    /// True when it was cancelled or replaced: its invoices after its last day are cancelled.
+    pub fn ended_early(&self) -> bool {
+        self.ended_on.is_some() || self.replaced_on.is_some()
     }
 
     /// The N-day reminder falls due at 00:00 UTC of the day N days before the end date.
@@ -187,7 +236,7 @@ impl Agreement {
             AgreementStatus::Active if successor.start_date > now.date_naive() => {
                 Ok(Agreement { replaced_on: Some(successor.start_date), ..self.clone() })
             }
-            AgreementStatus::Active => Ok(Agreement { state: AgreementStatus::Replaced, ..self.clone() }),
+            AgreementStatus::Active => Ok(Agreement { state: AgreementStatus::Replaced, ended_on: Some(now.date_naive()), ..self.clone() }),
             status => Err(DomainError::Conflict(format!(
                 "agreement {} is {}; the offer that replaces it can no longer be accepted",
                 self.agreement_id,
@@ -210,7 +259,7 @@ impl Agreement {
         crate::view::with_status(
             self,
             status,
-            &["nonRecurring", "eventCount", "replacedOn", "remindedDays", "cancellation", "netPaymentTermDays"],
+            &["nonRecurring", "eventCount", "replacedOn", "endedOn", "remindedDays", "cancellation", "netPaymentTermDays", "billing"],
         )
     }
 

@@ -115,7 +115,9 @@ impl Agreement {
             .pending()
             .ok_or_else(|| DomainError::Conflict(format!("agreement {} has no cancellation request pending", self.agreement_id)))?;
         let answered = Cancellation { status, answered_at: Some(now), ..pending.clone() };
-        Ok(Agreement { cancellation: Some(answered), state: state.unwrap_or(self.state), ..self.clone() })
+        // Cancelled today: its last day, which ends its invoices still to come.
+        let ended_on = if state == Some(AgreementStatus::Cancelled) { Some(now.date_naive()) } else { self.ended_on };
+        Ok(Agreement { cancellation: Some(answered), state: state.unwrap_or(self.state), ended_on, ..self.clone() })
     }
 
     /// The API's shape of the latest request.

@@ -5,8 +5,8 @@ use crate::duration::Duration;
 use crate::error::{DomainError, DomainResult};
 use crate::money::{parse_bounded, Currency};
 use crate::payment::Payment;
-use crate::pricing::wholesale_unit;
-use crate::product::{is_dimension_key, max_unit_price, Product, ProductType};
+use crate::pricing::{wholesale_rate, wholesale_unit};
+use crate::product::{is_dimension_key, max_unit_price, Dimension, DimensionKind, Product, ProductType};
 use crate::time::parse_date;
 use crate::units::{check_named_units, DimensionUnits, UnitsInput};
 use crate::validate;
@@ -98,6 +98,9 @@ pub struct DimensionPrice {
     /// A custom dimension's name: the authorization adds it to the product's (a SaaS contract's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// A custom dimension's kind; a product's own dimension keeps the product's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DimensionKind>,
 }
 
 impl DimensionPrice {
@@ -202,14 +205,14 @@ fn check_dimension_prices(prices: &[DimensionPriceInput], product: &Product, at:
         .map(|(i, entry)| {
             let at = format!("{at}[{i}]");
             match product.dimension(&entry.dimension_key) {
-                Some(dimension) => listed_price(entry, dimension.unit_price, product, &at),
+                Some(dimension) => listed_price(entry, dimension, product, &at),
                 None => custom_price(entry, product, &at),
             }
         })
         .collect()
 }
 
-fn listed_price(entry: &DimensionPriceInput, list: Decimal, product: &Product, at: &str) -> DomainResult<DimensionPrice> {
+fn listed_price(entry: &DimensionPriceInput, dimension: &Dimension, product: &Product, at: &str) -> DomainResult<DimensionPrice> {
     if entry.name.is_some() || entry.kind.is_some() {
         let field = if entry.name.is_some() { "name" } else { "kind" };
         return Err(DomainError::field(
@@ -217,8 +220,8 @@ fn listed_price(entry: &DimensionPriceInput, list: Decimal, product: &Product, a
             format!("{} is a dimension of the product; name and kind are only for a custom dimension", entry.dimension_key),
         ));
     }
-    let price = minor_price(&entry.price, &format!("{at}.price"), list, product)?;
-    Ok(DimensionPrice { dimension_key: entry.dimension_key.clone(), price, name: None })
+    let price = dimension_price(&entry.price, &format!("{at}.price"), dimension.unit_price, dimension.kind, product)?;
+    Ok(DimensionPrice { dimension_key: entry.dimension_key.clone(), price, name: None, kind: None })
 }
 
 fn custom_price(entry: &DimensionPriceInput, product: &Product, at: &str) -> DomainResult<DimensionPrice> {
@@ -236,23 +239,21 @@ fn custom_price(entry: &DimensionPriceInput, product: &Product, at: &str) -> Dom
         return Err(DomainError::field(key_field, "a dimension key is 1 to 60 of A-Z a-z 0-9 _ . -"));
     }
     validate::text(name, &format!("{at}.name"), 1, 100)?;
-    match entry.kind.as_deref() {
-        None | Some("contract") => {}
-        Some("usage") => return Err(DomainError::field(format!("{at}.kind"), "usage dimensions are not served yet")),
-        Some(other) => return Err(DomainError::field(format!("{at}.kind"), format!("kind {other} must be contract or usage"))),
-    }
+    let kind = DimensionKind::parse_field(entry.kind.as_deref(), &format!("{at}.kind"))?;
     let field = format!("{at}.price");
-    let price = minor_price(&entry.price, &field, max_unit_price(), product)?;
+    let price = dimension_price(&entry.price, &field, max_unit_price(), kind, product)?;
     if price.is_zero() {
         return Err(DomainError::field(field, "a custom dimension's price must be more than 0"));
     }
-    Ok(DimensionPrice { dimension_key: entry.dimension_key.clone(), price, name: Some(name.clone()) })
+    let kind = kind.is_usage().then_some(kind);
+    Ok(DimensionPrice { dimension_key: entry.dimension_key.clone(), price, name: Some(name.clone()), kind })
 }
 
-/// A price 0..=`most`, with at most the currency's minor-unit places.
-fn minor_price(raw: &str, field: &str, most: Decimal, product: &Product) -> DomainResult<Decimal> {
-    let price = parse_bounded(raw, field, 6, Decimal::ZERO, most)?;
-    if price.normalize().scale() > product.currency.minor_places() {
+/// A price 0..=`most`: a unit price with at most the currency's minor-unit places, a usage rate
+/// with at most 8.
+fn dimension_price(raw: &str, field: &str, most: Decimal, kind: DimensionKind, product: &Product) -> DomainResult<Decimal> {
+    let price = parse_bounded(raw, field, kind.price_places(), Decimal::ZERO, most)?;
+    if kind == DimensionKind::Contract && price.normalize().scale() > product.currency.minor_places() {
         return Err(DomainError::field(
             field,
             format!("a {} price has at most {} decimal places", product.currency.code(), product.currency.minor_places()),
@@ -278,7 +279,8 @@ fn check_schedule(input: &DiscountInput, products: &[Product], duration: &Durati
 }
 
 fn check_schedule_units(units: &[UnitsInput], product: &Product) -> DomainResult<Vec<DimensionUnits>> {
-    let keys: Vec<&str> = product.dimensions.iter().map(|d| d.key.as_str()).collect();
+    // A usage dimension is metered, never granted in units.
+    let keys: Vec<&str> = product.dimensions.iter().filter(|d| !d.kind.is_usage()).map(|d| d.key.as_str()).collect();
     check_named_units(units, &keys, "discount.units")?;
     Ok(units.iter().map(|u| DimensionUnits { dimension_key: u.dimension_key.clone(), units: u.units }).collect())
 }
@@ -307,12 +309,15 @@ fn check_payments(payments: &[PaymentInput], currency: Currency, after: NaiveDat
 }
 
 /// One dimension of the wholesale price list. A payment schedule prices the whole contract, so
-/// its dimensions carry no unit wholesale price.
+/// its contract dimensions carry no unit wholesale price. A usage dimension's prices are rates,
+/// per unit of usage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WholesaleDimension {
     pub dimension_key: String,
     pub name: String,
+    #[serde(default)]
+    pub kind: DimensionKind,
     pub list_price: Decimal,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wholesale_price: Option<Decimal>,
@@ -350,19 +355,23 @@ impl Wholesale {
 }
 
 impl Discount {
-    /// The wholesale unit price of one dimension; `None` under a payment schedule.
-    fn unit_price(&self, product: &Product, key: &str, list: Decimal) -> Option<Decimal> {
+    /// The wholesale price of one dimension: a unit price to 6 places, a usage rate to 8; `None`
+    /// for a contract dimension under a payment schedule, which prices the whole contract. Its
+    /// usage dimensions, billed beside the schedule, stay at their list rate.
+    fn unit_price(&self, product: &Product, dimension: &Dimension) -> Option<Decimal> {
+        let (list, usage) = (dimension.unit_price, dimension.kind.is_usage());
+        let off = |pct: Decimal| if usage { wholesale_rate(list, pct) } else { wholesale_unit(list, pct) };
         match self {
-            Discount::Percentage { percentage } => Some(wholesale_unit(list, *percentage)),
+            Discount::Percentage { percentage } => Some(off(*percentage)),
             Discount::Individual { .. } => {
                 let pricing = self.pricing_of(product)?;
                 match (&pricing.percentage, &pricing.dimension_prices) {
-                    (Some(pct), _) => Some(wholesale_unit(list, *pct)),
-                    (None, Some(prices)) => prices.iter().find(|p| p.dimension_key == key).map(|p| p.price),
+                    (Some(pct), _) => Some(off(*pct)),
+                    (None, Some(prices)) => prices.iter().find(|p| p.dimension_key == dimension.key).map(|p| p.price),
                     (None, None) => None,
                 }
             }
-            Discount::FlexiblePaymentSchedule { .. } => None,
+            Discount::FlexiblePaymentSchedule { .. } => usage.then_some(list),
         }
     }
 
@@ -383,8 +392,9 @@ impl Discount {
             .map(|d| WholesaleDimension {
                 dimension_key: d.key.clone(),
                 name: d.name.clone(),
+                kind: d.kind,
                 list_price: d.unit_price,
-                wholesale_price: self.unit_price(product, &d.key, d.unit_price),
+                wholesale_price: self.unit_price(product, d),
                 custom: false,
             })
             .collect();
@@ -392,6 +402,7 @@ impl Discount {
             dimensions.push(WholesaleDimension {
                 dimension_key: custom.dimension_key.clone(),
                 name: custom.name.clone().unwrap_or_default(),
+                kind: custom.kind.unwrap_or_default(),
                 list_price: custom.price,
                 wholesale_price: Some(custom.price),
                 custom: true,

@@ -47,7 +47,7 @@ fn individual_pricing_rules_name_their_field() {
             "discount.products[0].dimensionPrices[0].dimensionKey",
         ),
         (
-            json!([{"productId": PRODUCT, "dimensionPrices": [{"dimensionKey": "support", "price": "5", "name": "Support", "kind": "usage"}]}]),
+            json!([{"productId": PRODUCT, "dimensionPrices": [{"dimensionKey": "support", "price": "5", "name": "Support", "kind": "metered"}]}]),
             "discount.products[0].dimensionPrices[0].kind",
         ),
         (

@@ -7,6 +7,7 @@
 
 use crate::agreement::Agreement;
 use crate::ids::AccountId;
+use crate::invoice::{Invoice, InvoiceKind};
 use crate::marketplace::{self, MarketplaceEntry};
 use crate::money::Currency;
 use crate::offer::Offer;
@@ -48,6 +49,8 @@ pub enum EventType {
     CancellationWithdrawn,
     #[serde(rename = "agreement.cancelled")]
     AgreementCancelled,
+    #[serde(rename = "invoice.issued")]
+    InvoiceIssued,
 }
 
 /// Who hears of an event: the ISV's stakeholders (the opportunity's notification emails) and/or
@@ -67,6 +70,8 @@ impl EventType {
             OfferAccepted | OpportunityExpired | OpportunityRevoked | AgreementExpired | AgreementEnding => (true, true),
             CancellationRequested | CancellationRejected | CancellationWithdrawn | AgreementCancelled => (true, true),
             AgreementReplaced => (false, false),
+            // The reseller is the seller of record: the buyer's invoices are its to collect.
+            InvoiceIssued => (false, true),
         };
         Audience { stakeholders, reseller }
     }
@@ -89,6 +94,7 @@ impl EventType {
             CancellationRejected => "Agreement cancellation rejected by the buyer",
             CancellationWithdrawn => "Agreement cancellation request withdrawn",
             AgreementCancelled => "Agreement cancelled",
+            InvoiceIssued => "Invoice issued",
         }
     }
 }
@@ -133,6 +139,19 @@ pub enum EventDetail {
         /// For a renewal reminder: the days from today to the end date.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         days_left: Option<i64>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Invoice {
+        invoice_id: String,
+        invoice_kind: InvoiceKind,
+        buyer_account_id: AccountId,
+        issue_date: NaiveDate,
+        due_date: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        period_start: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        period_end: Option<NaiveDate>,
+        disbursement: Disbursement,
     },
 }
 
@@ -288,6 +307,34 @@ fn agreement_entries(event_type: EventType, a: &Agreement, event_id: &str, now: 
 }
 
 impl Event {
+    /// An invoice issued: the next event of its agreement's deal, which counts it.
+    pub fn for_invoice(i: &Invoice, a: &mut Agreement, event_id: String, now: DateTime<Utc>) -> Event {
+        a.event_count += 1;
+        Event {
+            deal_id: a.offer_id.clone(),
+            sequence: a.event_count,
+            marketplace: vec![marketplace::invoice_issued(i, &event_id, now)],
+            event_id,
+            event_type: EventType::InvoiceIssued,
+            occurred_at: now,
+            opportunity_id: a.opportunity_id.clone(),
+            offer_id: Some(a.offer_id.clone()),
+            agreement_id: Some(a.agreement_id.clone()),
+            isv_account_id: a.isv_account_id.clone(),
+            reseller_account_id: a.reseller_account_id.clone(),
+            detail: EventDetail::Invoice {
+                invoice_id: i.invoice_id.clone(),
+                invoice_kind: i.kind,
+                buyer_account_id: i.buyer_account_id.clone(),
+                issue_date: i.issue_date,
+                due_date: i.due_date,
+                period_start: i.period_start,
+                period_end: i.period_end,
+                disbursement: i.disbursement.clone(),
+            },
+        }
+    }
+
     /// Also tells the bus that `replaced` ended: an amendment's acceptance ends the agreement it
     /// replaces, a fact of the new deal's event (the old deal has no email for it).
     pub fn ending(mut self, replaced: &Agreement) -> Event {

@@ -4,6 +4,7 @@
 //! every rule is testable with fixed inputs.
 
 pub mod agreement;
+pub mod billing;
 pub mod cancellation;
 pub mod catalog;
 pub mod discount;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod fees;
 pub mod ids;
+pub mod invoice;
 pub mod legal;
 pub mod marketplace;
 pub mod money;
@@ -26,6 +28,7 @@ pub mod seller;
 pub mod terms;
 pub mod time;
 pub mod units;
+pub mod usage;
 pub mod validate;
 pub mod view;
 

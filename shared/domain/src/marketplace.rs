@@ -7,6 +7,7 @@
 //! every party's choosing, and the buyer's account is one of the accounts a detail names.
 
 use crate::agreement::{Agreement, AgreementStatus, CancellationStatus};
+use crate::invoice::Invoice;
 use crate::offer::Offer;
 use crate::opportunity::Opportunity;
 use crate::time::{end_instant, stamp, start_instant};
@@ -155,6 +156,33 @@ fn agreement_detail(agreement: Value, a: &Agreement) -> Value {
         "offer": {"id": a.offer_id},
         "product": {"id": a.product_id},
     })
+}
+
+/// Ours, where AWS Marketplace has no event: `Invoice Issued`, with what the buyer owes and by
+/// when, never the wholesale or fee parts.
+pub fn invoice_issued(i: &Invoice, request_id: &str, time: DateTime<Utc>) -> MarketplaceEntry {
+    let mut invoice = json!({
+        "id": i.invoice_id,
+        "kind": i.kind,
+        "issueDate": i.issue_date,
+        "dueDate": i.due_date,
+        "currencyCode": i.currency.code(),
+        "amount": i.buyer_total,
+    });
+    if let (Some(start), Some(end)) = (i.period_start, i.period_end) {
+        invoice["billingPeriod"] = json!({"startDate": start, "endDate": end});
+    }
+    let detail = json!({
+        "invoice": invoice,
+        "agreement": {"id": i.agreement_id},
+        "offer": {"id": i.offer_id},
+        "product": {"id": i.product_id},
+        "resaleAuthorization": {"id": i.opportunity_id},
+        "acceptor": {"accountId": i.buyer_account_id},
+        "sellerOfRecord": {"accountId": i.reseller_account_id},
+        "manufacturer": {"accountId": i.isv_account_id},
+    });
+    entry("Invoice Issued".into(), detail, request_id, time)
 }
 
 /// Ours, where AWS Marketplace has no event: `Resale Authorization Created`, `Expired` or

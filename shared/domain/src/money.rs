@@ -8,6 +8,9 @@ use std::str::FromStr;
 /// Unit prices keep 6 places (contract rule 1).
 pub const UNIT_PRICE_PLACES: u32 = 6;
 
+/// Usage rates keep 8 places (contract rule 1).
+pub const USAGE_RATE_PLACES: u32 = 8;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Currency {
     #[default]
@@ -65,6 +68,11 @@ pub fn round_half_even(value: Decimal, places: u32) -> Decimal {
 /// Rounds a unit price to 6 places (contract rule 1), keeping trailing zeros out of the way.
 pub fn round_unit_price(value: Decimal) -> Decimal {
     round_half_even(value, UNIT_PRICE_PLACES).normalize()
+}
+
+/// Rounds a usage rate to 8 places (contract rule 1), keeping trailing zeros out of the way.
+pub fn round_usage_rate(value: Decimal) -> Decimal {
+    round_half_even(value, USAGE_RATE_PLACES).normalize()
 }
 
 /// Parses a decimal string as the contract writes them: optional sign-free digits, one dot.

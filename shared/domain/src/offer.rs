@@ -1,14 +1,14 @@
 //! Offers: a reseller's private offer to one buyer, priced at a markup on the wholesale price.
 
 use crate::agreement::{Agreement, AgreementStatus, Intent};
-use crate::discount::Discount;
+use crate::discount::{Discount, WholesaleDimension};
 use crate::error::{DomainError, DomainResult};
 use crate::fees::{FeeBasis, FeeSchedule};
 use crate::ids::{AccountId, IdKind};
 use crate::money::{parse_bounded, Currency};
 use crate::opportunity::{latest_start_allowed, Opportunity};
 use crate::party::{party_of, Party};
-use crate::pricing::{disburse, price, price_schedule, BuyerPricing, LineInput, Pricing};
+use crate::pricing::{disburse, price, price_schedule, BuyerPricing, LineInput, Pricing, UsageRate};
 use crate::product::ProductType;
 use crate::terms::{check_metadata, offer_net_terms, Metadata};
 use crate::time::{contract_end, end_instant, is_past, parse_date};
@@ -213,9 +213,23 @@ fn check_replaced(
     Ok(Some(id.to_string()))
 }
 
-/// The offer's contract months and pricing: per dimension, or the opportunity's payment schedule,
-/// which also fixes the units and the months.
+/// The offer's contract months and pricing: per contract dimension, or the opportunity's payment
+/// schedule, which also fixes the units and the months; and the rates of its usage dimensions.
 fn price_offer(input: &ExtendOfferInput, opportunity: &Opportunity, product_id: &str, markup: Decimal) -> DomainResult<(u32, Pricing)> {
+    let wholesale = opportunity.wholesale.product(product_id).map(|p| p.dimensions.as_slice()).unwrap_or_default();
+    let (usage, contract): (Vec<&WholesaleDimension>, Vec<&WholesaleDimension>) = wholesale.iter().partition(|d| d.kind.is_usage());
+    let (months, mut pricing) = price_contract(input, opportunity, &contract, &usage, markup)?;
+    pricing.usage_rates = usage_rates(&usage, markup)?;
+    Ok((months, pricing))
+}
+
+fn price_contract(
+    input: &ExtendOfferInput,
+    opportunity: &Opportunity,
+    contract: &[&WholesaleDimension],
+    usage: &[&WholesaleDimension],
+    markup: Decimal,
+) -> DomainResult<(u32, Pricing)> {
     let currency = opportunity.currency;
     if let Discount::FlexiblePaymentSchedule { contract_months, units, payments } = &opportunity.discount {
         if input.contract_months.is_some_and(|m| m != *contract_months) {
@@ -230,15 +244,32 @@ fn price_offer(input: &ExtendOfferInput, opportunity: &Opportunity, product_id: 
     if !(1..=60).contains(&contract_months) {
         return Err(DomainError::field("contractMonths", "contractMonths must be 1 to 60"));
     }
-    let wholesale = opportunity.wholesale.product(product_id).map(|p| p.dimensions.as_slice()).unwrap_or_default();
-    let units = check_units(input.units.as_deref(), wholesale.iter().map(|d| d.dimension_key.as_str()).collect())?;
-    let mut lines = Vec::with_capacity(wholesale.len());
-    for (d, units) in wholesale.iter().zip(units) {
+    if let Some((i, u)) = input.units.iter().flatten().enumerate().find(|(_, u)| usage.iter().any(|d| d.dimension_key == u.dimension_key)) {
+        return Err(DomainError::field(
+            format!("units[{i}].dimensionKey"),
+            format!("{} is a usage dimension: it is metered and billed monthly, not bought in units", u.dimension_key),
+        ));
+    }
+    let units = check_units(input.units.as_deref(), contract.iter().map(|d| d.dimension_key.as_str()).collect())?;
+    let mut lines = Vec::with_capacity(contract.len());
+    for (d, units) in contract.iter().zip(units) {
         let wholesale_price =
             d.wholesale_price.ok_or_else(|| DomainError::invalid(format!("dimension {} has no wholesale price", d.dimension_key)))?;
         lines.push(LineInput { dimension_key: &d.dimension_key, units, list_price: d.list_price, wholesale_price });
     }
     Ok((contract_months, price(&lines, markup, currency)))
+}
+
+/// The buyer's rate of each usage dimension, in the authorization's order.
+fn usage_rates(usage: &[&WholesaleDimension], markup: Decimal) -> DomainResult<Vec<UsageRate>> {
+    usage
+        .iter()
+        .map(|d| {
+            let wholesale =
+                d.wholesale_price.ok_or_else(|| DomainError::invalid(format!("dimension {} has no wholesale rate", d.dimension_key)))?;
+            Ok(UsageRate::marked_up(&d.dimension_key, d.list_price, wholesale, markup))
+        })
+        .collect()
 }
 
 /// A future-dated agreement's start: tomorrow up to three years out, and no later than the
@@ -398,8 +429,10 @@ impl Offer {
             metadata: self.metadata.clone(),
             net_payment_term_days: self.net_payment_term_days,
             replaced_on: None,
+            ended_on: None,
             reminded_days: None,
             cancellation: None,
+            billing: Default::default(),
             pricing: self.pricing.clone(),
             non_recurring: self.non_recurring,
             event_count: self.event_count,

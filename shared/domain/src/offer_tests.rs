@@ -220,7 +220,12 @@ fn made_from(opportunity: &Opportunity, extra: serde_json::Value) -> DomainResul
 
 /// A 12-month agreement accepted at `now()` (2027-01-10): it ends 2028-01-09.
 pub fn agreement() -> Agreement {
-    offer().accept(&buyer_id(), "agr-0123456789abcdef0123456789abcdef".into(), &FeeSchedule::default(), now()).unwrap().1
+    issued(offer().accept(&buyer_id(), "agr-0123456789abcdef0123456789abcdef".into(), &FeeSchedule::default(), now()).unwrap().1)
+}
+
+/// An agreement as its acceptance stores it: its upfront invoice issued at once.
+fn issued(a: Agreement) -> Agreement {
+    crate::invoice::issue_due(&a, now(), 30).0
 }
 
 fn at(date: &str, hms: (u32, u32, u32)) -> DateTime<Utc> {
@@ -339,7 +344,7 @@ fn when_several_reminders_are_due_only_the_nearest_is_sent() {
 #[test]
 fn a_short_agreement_skips_the_reminders_longer_than_its_term() {
     let o = made_from(&opportunity(), json!({"contractMonths": 2})).unwrap().1;
-    let (_, a) = o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap();
+    let a = issued(o.accept(&buyer_id(), "agr-1".into(), &FeeSchedule::default(), now()).unwrap().1);
     // 2027-01-10 to 2027-03-09: 30 days before is 2027-02-07, after its start; 60 and 90 are not.
     assert_eq!(a.due_at(), Some(at("2027-02-07", (0, 0, 0))));
     let a = a.remind(at("2027-02-07", (0, 0, 0))).unwrap();

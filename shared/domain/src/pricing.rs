@@ -1,7 +1,7 @@
 //! List → wholesale → buyer pricing and the disbursement, in the contract's rounding order.
 
 use crate::fees::{FeeBasis, FeeSchedule};
-use crate::money::{round_unit_price, Currency};
+use crate::money::{round_unit_price, round_usage_rate, Currency};
 use crate::payment::Payment;
 use crate::units::DimensionUnits;
 use chrono::NaiveDate;
@@ -18,6 +18,33 @@ pub fn wholesale_unit(list: Decimal, discount_pct: Decimal) -> Decimal {
 /// Buyer unit price from a wholesale price and the reseller's markup percentage.
 pub fn buyer_unit(wholesale: Decimal, markup_pct: Decimal) -> Decimal {
     round_unit_price(wholesale * (HUNDRED + markup_pct) / HUNDRED)
+}
+
+/// Wholesale usage rate from a list rate and the ISV's discount percentage, to 8 places.
+pub fn wholesale_rate(list: Decimal, discount_pct: Decimal) -> Decimal {
+    round_usage_rate(list * (HUNDRED - discount_pct) / HUNDRED)
+}
+
+/// Buyer usage rate from a wholesale rate and the reseller's markup percentage, to 8 places.
+pub fn buyer_rate(wholesale: Decimal, markup_pct: Decimal) -> Decimal {
+    round_usage_rate(wholesale * (HUNDRED + markup_pct) / HUNDRED)
+}
+
+/// A metered dimension's rates: billed monthly on what is used, never in the contract's totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRate {
+    pub dimension_key: String,
+    pub list_rate: Decimal,
+    pub wholesale_rate: Decimal,
+    pub buyer_rate: Decimal,
+}
+
+impl UsageRate {
+    /// Marks up a wholesale rate: the buyer's rate, rounded once to 8 places.
+    pub fn marked_up(dimension_key: &str, list_rate: Decimal, wholesale_rate: Decimal, markup_pct: Decimal) -> UsageRate {
+        UsageRate { dimension_key: dimension_key.into(), list_rate, wholesale_rate, buyer_rate: buyer_rate(wholesale_rate, markup_pct) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +81,8 @@ pub struct Pricing {
     pub wholesale_total: Decimal,
     pub markup_total: Decimal,
     pub buyer_total: Decimal,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage_rates: Vec<UsageRate>,
 }
 
 /// One dimension to price: key, units, list and wholesale unit prices.
@@ -86,7 +115,15 @@ pub fn price(lines: &[LineInput<'_>], markup_pct: Decimal, currency: Currency) -
             }
         })
         .collect();
-    Pricing { lines, units: Vec::new(), payments: Vec::new(), wholesale_total, markup_total: buyer_total - wholesale_total, buyer_total }
+    Pricing {
+        lines,
+        units: Vec::new(),
+        payments: Vec::new(),
+        wholesale_total,
+        markup_total: buyer_total - wholesale_total,
+        buyer_total,
+        usage_rates: Vec::new(),
+    }
 }
 
 /// Marks up every payment of a schedule, each rounded to the minor unit; totals are their sums.
@@ -109,6 +146,7 @@ pub fn price_schedule(units: &[DimensionUnits], payments: &[Payment], markup_pct
         wholesale_total,
         markup_total: buyer_total - wholesale_total,
         buyer_total,
+        usage_rates: Vec::new(),
     }
 }
 
@@ -128,19 +166,25 @@ pub struct Disbursement {
 
 /// Splits the buyer total: each share pays the same fee rate, each net is its share less its fee.
 pub fn disburse(pricing: &Pricing, currency: Currency, basis: FeeBasis, fees: &FeeSchedule) -> Disbursement {
-    let fee_rate = fees.rate(basis);
-    let isv_fee = currency.round(pricing.wholesale_total * fee_rate);
-    let reseller_fee = currency.round(pricing.markup_total * fee_rate);
+    split(pricing.wholesale_total, pricing.buyer_total, currency, fees.rate(basis))
+}
+
+/// The four parts of a buyer total at `fee_rate`: each fee rounded to the minor unit, each net
+/// its share less its fee.
+pub fn split(wholesale_total: Decimal, buyer_total: Decimal, currency: Currency, fee_rate: Decimal) -> Disbursement {
+    let markup_total = buyer_total - wholesale_total;
+    let isv_fee = currency.round(wholesale_total * fee_rate);
+    let reseller_fee = currency.round(markup_total * fee_rate);
     Disbursement {
         currency,
-        buyer_total: pricing.buyer_total,
-        wholesale_total: pricing.wholesale_total,
-        markup_total: pricing.markup_total,
+        buyer_total,
+        wholesale_total,
+        markup_total,
         fee_rate,
         isv_fee,
-        isv_net: pricing.wholesale_total - isv_fee,
+        isv_net: wholesale_total - isv_fee,
         reseller_fee,
-        reseller_net: pricing.markup_total - reseller_fee,
+        reseller_net: markup_total - reseller_fee,
     }
 }
 
@@ -163,6 +207,14 @@ pub struct BuyerPayment {
     buyer_amount: Decimal,
 }
 
+/// A usage rate as the buyer sees it: its own rate alone.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerRate<'a> {
+    dimension_key: &'a str,
+    buyer_rate: Decimal,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BuyerPricing<'a> {
@@ -173,6 +225,8 @@ pub struct BuyerPricing<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     payments: Vec<BuyerPayment>,
     buyer_total: Decimal,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    usage_rates: Vec<BuyerRate<'a>>,
 }
 
 impl<'a> BuyerPricing<'a> {
@@ -196,6 +250,11 @@ impl<'a> BuyerPricing<'a> {
                 .map(|p: &PaymentLine| BuyerPayment { invoice_date: p.invoice_date, buyer_amount: p.buyer_amount })
                 .collect(),
             buyer_total: pricing.buyer_total,
+            usage_rates: pricing
+                .usage_rates
+                .iter()
+                .map(|r| BuyerRate { dimension_key: &r.dimension_key, buyer_rate: r.buyer_rate })
+                .collect(),
         }
     }
 }
@@ -232,6 +291,16 @@ mod tests {
         assert_eq!(split.isv_net.to_string(), "77.20");
         assert_eq!(split.reseller_fee.to_string(), "0.28");
         assert_eq!(split.reseller_net.to_string(), "7.72");
+    }
+
+    #[test]
+    fn usage_rates_round_half_even_to_eight_places() {
+        // The figures: 0.0456789 × 0.85 = 0.038827065, half-even to 0.03882706.
+        let wholesale = wholesale_rate(d("0.0456789"), d("15"));
+        assert_eq!(wholesale.to_string(), "0.03882706");
+        let rate = UsageRate::marked_up("gb", d("0.0456789"), wholesale, d("12"));
+        assert_eq!(rate.buyer_rate.to_string(), "0.04348631");
+        assert_eq!(Currency::USD.round(Decimal::from(2500) * rate.buyer_rate).to_string(), "108.72");
     }
 
     #[test]

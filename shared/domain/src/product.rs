@@ -2,7 +2,7 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
-use crate::money::{parse_bounded, Currency};
+use crate::money::{parse_bounded, Currency, UNIT_PRICE_PLACES, USAGE_RATE_PLACES};
 use crate::validate;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -19,12 +19,45 @@ pub enum ProductType {
     DataProduct,
 }
 
+/// How a dimension is bought: in units for the contract's term, or metered and billed monthly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DimensionKind {
+    #[default]
+    Contract,
+    Usage,
+}
+
+impl DimensionKind {
+    pub fn is_usage(self) -> bool {
+        self == DimensionKind::Usage
+    }
+
+    /// The places its price may have: a unit price 6, a usage rate 8.
+    pub fn price_places(self) -> u32 {
+        match self {
+            DimensionKind::Contract => UNIT_PRICE_PLACES,
+            DimensionKind::Usage => USAGE_RATE_PLACES,
+        }
+    }
+
+    pub fn parse_field(raw: Option<&str>, field: &str) -> DomainResult<DimensionKind> {
+        match raw {
+            None | Some("contract") => Ok(DimensionKind::Contract),
+            Some("usage") => Ok(DimensionKind::Usage),
+            Some(other) => Err(DomainError::field(field, format!("kind {other} must be contract or usage"))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DimensionInput {
     pub key: String,
     pub name: String,
     pub unit_price: String,
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// `POST /products`.
@@ -46,6 +79,8 @@ pub struct Dimension {
     pub name: String,
     #[serde(with = "rust_decimal::serde::str")]
     pub unit_price: Decimal,
+    #[serde(default)]
+    pub kind: DimensionKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,15 +146,17 @@ fn dimension(input: &DimensionInput, field: &str, currency: Currency) -> DomainR
         return Err(DomainError::field(format!("{field}.key"), "a dimension key is 1 to 60 of A-Z a-z 0-9 _ . -"));
     }
     validate::text(&input.name, &format!("{field}.name"), 1, 100)?;
+    let kind = DimensionKind::parse_field(input.kind.as_deref(), &format!("{field}.kind"))?;
     let price_field = format!("{field}.unitPrice");
-    let unit_price = parse_bounded(&input.unit_price, &price_field, 6, Decimal::ZERO, max_unit_price())?;
+    let unit_price = parse_bounded(&input.unit_price, &price_field, kind.price_places(), Decimal::ZERO, max_unit_price())?;
     if unit_price.is_zero() {
         return Err(DomainError::field(price_field, "unitPrice must be greater than 0"));
     }
-    if currency == Currency::JPY && !unit_price.fract().is_zero() {
+    // A usage rate is per unit of usage: fractions of a yen add up over the month's usage.
+    if currency == Currency::JPY && kind == DimensionKind::Contract && !unit_price.fract().is_zero() {
         return Err(DomainError::field(price_field, "JPY prices are whole yen"));
     }
-    Ok(Dimension { key: input.key.clone(), name: input.name.clone(), unit_price })
+    Ok(Dimension { key: input.key.clone(), name: input.name.clone(), unit_price, kind })
 }
 
 #[cfg(test)]
@@ -135,7 +172,12 @@ pub(crate) mod tests {
             currency: None,
             dimensions: prices
                 .iter()
-                .map(|(key, price)| DimensionInput { key: key.to_string(), name: format!("{key} seats"), unit_price: price.to_string() })
+                .map(|(key, price)| DimensionInput {
+                    key: key.to_string(),
+                    name: format!("{key} seats"),
+                    unit_price: price.to_string(),
+                    kind: None,
+                })
                 .collect(),
         }
     }
@@ -163,6 +205,21 @@ pub(crate) mod tests {
         let many: Vec<(&str, &str)> = many.iter().map(|(k, p)| (k.as_str(), *p)).collect();
         assert!(create(input(&many)).is_err());
         assert!(create(input(&many[..24])).is_ok());
+    }
+
+    #[test]
+    fn a_usage_dimension_takes_a_rate_of_up_to_eight_places() {
+        let mut i = input(&[("users", "100.00"), ("gb", "0.0456789")]);
+        i.dimensions[1].kind = Some("usage".into());
+        let p = create(i.clone()).unwrap();
+        assert_eq!((p.dimensions[0].kind, p.dimensions[1].kind), (DimensionKind::Contract, DimensionKind::Usage));
+        i.dimensions[1].unit_price = "0.000000001".into();
+        assert!(create(i.clone()).is_err(), "9 places");
+        i.dimensions[1].kind = Some("metered".into());
+        assert!(matches!(create(i), Err(DomainError::Validation { field: Some(f), .. }) if f == "dimensions[1].kind"));
+        let mut contract = input(&[("gb", "0.0456789")]);
+        contract.dimensions[0].kind = Some("contract".into());
+        assert!(create(contract).is_err(), "a unit price keeps 6 places");
     }
 
     #[test]

@@ -5,7 +5,6 @@ use crate::discount::Discount;
 use crate::duration::Duration;
 use crate::legal::{Document, Eula, ResellerAgreement};
 use crate::opportunity::{Opportunity, ProductRef};
-use crate::product::ProductType;
 use serde_json::{json, Value};
 
 pub struct Export {
@@ -32,7 +31,9 @@ fn add_dimensions(o: &Opportunity, product: &ProductRef, warnings: &mut Vec<Stri
                  can run and which cannot be undone: a dimension added to a product cannot be removed",
                 d.dimension_key, d.name, product.product_id
             ));
-            json!({"Key": d.dimension_key, "Name": d.name, "Description": d.name, "Unit": "Units", "Types": ["Entitled"]})
+            // A usage dimension is metered by the ISV's own software: AWS calls it externally metered.
+            let types = if d.kind.is_usage() { "ExternallyMetered" } else { "Entitled" };
+            json!({"Key": d.dimension_key, "Name": d.name, "Description": d.name, "Unit": "Units", "Types": [types]})
         })
         .collect();
     (!added.is_empty()).then(|| {
@@ -49,7 +50,7 @@ fn change(change_type: &str, details: Value) -> Value {
 }
 
 fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value], warnings: &mut Vec<String>) -> Value {
-    let model = pricing_model(product.product_type, &o.discount);
+    let (model, pricing) = pricing_terms(o, product, warnings);
     let mut create = json!({"ProductId": product.product_id, "Name": o.name, "ResellerAccountId": o.reseller_account_id});
     if let Some(description) = &o.description {
         create["Description"] = json!(description);
@@ -69,7 +70,7 @@ fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value], warnings: 
         }
         changes.push(change("UpdateInformation", info));
     }
-    changes.push(change("UpdatePricingTerms", json!({"PricingModel": model, "Terms": [pricing_term(o, product, model)]})));
+    changes.push(change("UpdatePricingTerms", json!({"PricingModel": model, "Terms": pricing})));
     if let Discount::FlexiblePaymentSchedule { payments, .. } = &o.discount {
         let schedule: Vec<Value> =
             payments.iter().map(|p| json!({"ChargeDate": p.invoice_date, "ChargeAmount": p.amount.to_string()})).collect();
@@ -99,43 +100,52 @@ fn change_set(o: &Opportunity, product: &ProductRef, legal: &[Value], warnings: 
     json!({"Catalog": CATALOG, "ChangeSet": changes})
 }
 
-/// Contract pricing for products sold by term, usage pricing for those metered by the hour.
-fn pricing_model(product_type: ProductType, discount: &Discount) -> &'static str {
-    match (product_type, discount) {
-        (_, Discount::FlexiblePaymentSchedule { .. }) => "Contract",
-        (ProductType::SaasSubscription | ProductType::Ami | ProductType::Container, _) => "Usage",
-        _ => "Contract",
-    }
-}
-
-fn pricing_term(o: &Opportunity, product: &ProductRef, model: &str) -> Value {
+/// The pricing model and its terms: the contract's dimensions in an upfront term (or the units a
+/// payment schedule grants), beside a usage-based term for the metered ones. Usage alone is the
+/// `Usage` model; anything bought by term is `Contract`.
+fn pricing_terms(o: &Opportunity, product: &ProductRef, warnings: &mut Vec<String>) -> (&'static str, Vec<Value>) {
+    let dimensions = o.wholesale.product(&product.product_id).map(|p| p.dimensions.as_slice()).unwrap_or_default();
+    let card = |usage: bool| -> Vec<Value> {
+        dimensions
+            .iter()
+            .filter(|d| d.kind.is_usage() == usage)
+            .filter_map(|d| d.wholesale_price.map(|price| json!({"DimensionKey": d.dimension_key, "Price": price.to_string()})))
+            .collect()
+    };
+    let (contract, usage) = (card(false), card(true));
+    let mut terms = Vec::new();
     if let Discount::FlexiblePaymentSchedule { contract_months, units, .. } = &o.discount {
         let grants: Vec<Value> = units.iter().map(|u| json!({"DimensionKey": u.dimension_key, "MaxQuantity": u.units})).collect();
-        return json!({
+        terms.push(json!({
             "Type": "ResaleFixedUpfrontPricingTerm",
             "CurrencyCode": o.currency,
             "Price": o.currency.round(rust_decimal::Decimal::ZERO).to_string(),
             "Duration": format!("P{contract_months}M"),
             "Grants": grants,
-        });
+        }));
+    } else if !contract.is_empty() {
+        terms.push(json!({
+            "Type": "ResaleConfigurableUpfrontPricingTerm",
+            "CurrencyCode": o.currency,
+            "RateCards": [{
+                "Selector": {"Type": "Duration", "Value": RATE_CARD_DURATION},
+                "RateCard": contract,
+                "Constraints": {"MultipleDimensionSelection": "Allowed", "QuantityConfiguration": "Allowed"},
+            }],
+        }));
     }
-    let dimensions = o.wholesale.product(&product.product_id).map(|p| p.dimensions.as_slice()).unwrap_or_default();
-    let rate_card: Vec<Value> = dimensions
-        .iter()
-        .filter_map(|d| d.wholesale_price.map(|price| json!({"DimensionKey": d.dimension_key, "Price": price.to_string()})))
-        .collect();
-    if model == "Usage" {
-        return json!({"Type": "ResaleUsageBasedPricingTerm", "CurrencyCode": o.currency, "RateCards": [{"RateCard": rate_card}]});
+    if !usage.is_empty() {
+        if o.currency != crate::money::Currency::USD {
+            warnings.push(format!(
+                "product {}: AWS Marketplace takes usage rates (ResaleUsageBasedPricingTerm) in USD only; this authorization's are in {}",
+                product.product_id,
+                o.currency.code()
+            ));
+        }
+        terms.push(json!({"Type": "ResaleUsageBasedPricingTerm", "CurrencyCode": o.currency, "RateCards": [{"RateCard": usage}]}));
     }
-    json!({
-        "Type": "ResaleConfigurableUpfrontPricingTerm",
-        "CurrencyCode": o.currency,
-        "RateCards": [{
-            "Selector": {"Type": "Duration", "Value": RATE_CARD_DURATION},
-            "RateCard": rate_card,
-            "Constraints": {"MultipleDimensionSelection": "Allowed", "QuantityConfiguration": "Allowed"},
-        }],
-    })
+    let model = if terms.len() == 1 && !usage.is_empty() { "Usage" } else { "Contract" };
+    (model, terms)
 }
 
 fn availability(duration: &Duration) -> Option<Value> {

@@ -19,11 +19,13 @@ pub struct Imported {
     end_date: Option<String>,
     single_use: bool,
     pricing: Option<Pricing>,
+    /// The rates of a `ResaleUsageBasedPricingTerm`, beside the contract's term or alone.
+    usage_prices: Vec<(String, String)>,
     payments: Option<Vec<Value>>,
     eula: Option<Value>,
     reseller_agreement: Option<Value>,
-    /// Custom dimensions `AddDimensions` adds to the product: key and name.
-    added_dimensions: Vec<(String, String)>,
+    /// Custom dimensions `AddDimensions` adds to the product: key, name, and whether it is metered.
+    added_dimensions: Vec<(String, String, bool)>,
     net_payment_term_days: Option<u32>,
     latest_agreement_start_date: Option<String>,
 }
@@ -110,7 +112,7 @@ pub fn import(body: &Value) -> DomainResult<Imported> {
     if !created {
         return Err(err(key, "the change set must create a resale authorization (CreateResaleAuthorization)"));
     }
-    if imported.pricing.is_none() {
+    if imported.pricing.is_none() && imported.usage_prices.is_empty() {
         return Err(err(key, "the change set must price the authorization (UpdatePricingTerms)"));
     }
     Ok(imported)
@@ -149,7 +151,11 @@ impl Imported {
                 }
                 self.renewal = d.get("PreExistingBuyerAgreement").is_some();
             }
-            "UpdatePricingTerms" => self.pricing = Some(pricing(d, at)?),
+            "UpdatePricingTerms" => {
+                let (contract, usage) = pricing(d, at)?;
+                self.pricing = contract;
+                self.usage_prices = usage;
+            }
             "UpdatePaymentScheduleTerms" => self.payments = Some(schedule(d, at)?),
             "UpdateAvailability" => self.availability(d, at)?,
             "UpdateBuyerTargetingTerms" => {
@@ -224,7 +230,9 @@ impl Imported {
         let dimensions = dimensions.as_array().ok_or_else(|| err(&field, "AddDimensions details must be a list of dimensions"))?;
         for (i, d) in dimensions.iter().enumerate() {
             let d_at = format!("{field}[{i}]");
-            self.added_dimensions.push((get_text(d, "Key", &d_at)?, get_text(d, "Name", &d_at)?));
+            let types = d.get("Types").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let metered = types.iter().any(|t| matches!(t.as_str(), Some("ExternallyMetered" | "Metered")));
+            self.added_dimensions.push((get_text(d, "Key", &d_at)?, get_text(d, "Name", &d_at)?, metered));
         }
         Ok(())
     }
@@ -241,6 +249,9 @@ impl Imported {
             Some(Pricing::RateCard { currency, .. } | Pricing::Grants { currency, .. }) => currency.as_deref(),
             None => None,
         };
+        if let (Some(product), Some(Pricing::Grants { .. })) = (product, &self.pricing) {
+            self.check_usage_at_list(product)?;
+        }
         if let (Some(product), Some(currency)) = (product, currency) {
             if product.currency.code() != currency {
                 let message =
@@ -276,15 +287,35 @@ impl Imported {
         Ok(body)
     }
 
+    /// Under a payment schedule, usage dimensions keep their list rates (see `Discount`): a
+    /// change set that gives them others cannot be taken as it is.
+    fn check_usage_at_list(&self, product: &Product) -> DomainResult<()> {
+        for (key, price) in &self.usage_prices {
+            let list = product.dimension(key).map(|d| d.unit_price);
+            let same = crate::money::parse_decimal(price, "Price").ok().zip(list).is_some_and(|(p, l)| p == l);
+            if !same {
+                return Err(err(
+                    "ResaleUsageBasedPricingTerm",
+                    format!("under a payment schedule the usage rate of {key} is its list rate; the change set gives {price}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn discount(&self) -> DomainResult<Value> {
-        match &self.pricing {
-            // Exactly the dimensions the rate card names: one it leaves out is not authorized, and
-            // one `AddDimensions` added is a custom dimension with its name.
+        let usage_alone = Pricing::RateCard { currency: None, prices: Vec::new() };
+        let pricing = self.pricing.as_ref().or((!self.usage_prices.is_empty()).then_some(&usage_alone));
+        match pricing {
+            // Exactly the dimensions the rate cards name: one they leave out is not authorized,
+            // and one `AddDimensions` added is a custom dimension with its name and kind.
             Some(Pricing::RateCard { prices, .. }) => {
                 let dimension_prices: Vec<Value> = prices
                     .iter()
-                    .map(|(k, p)| match self.added_dimensions.iter().find(|(key, _)| key == k) {
-                        Some((_, name)) => json!({"dimensionKey": k, "price": p, "name": name}),
+                    .chain(&self.usage_prices)
+                    .map(|(k, p)| match self.added_dimensions.iter().find(|(key, _, _)| key == k) {
+                        Some((_, name, true)) => json!({"dimensionKey": k, "price": p, "name": name, "kind": "usage"}),
+                        Some((_, name, false)) => json!({"dimensionKey": k, "price": p, "name": name}),
                         None => json!({"dimensionKey": k, "price": p}),
                     })
                     .collect();
@@ -312,17 +343,39 @@ impl Imported {
     }
 }
 
-fn pricing(d: &Value, at: &str) -> DomainResult<Pricing> {
+/// The contract's pricing term, if any, and the usage rates of a usage-based one: each type at
+/// most once, as the Catalog API takes them.
+fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Vec<(String, String)>)> {
     let terms = list(d, "Terms", at)?;
-    let [term] = terms.as_slice() else {
-        return Err(err(format!("{at}.Terms"), "UpdatePricingTerms must carry exactly one pricing term"));
-    };
-    let at = format!("{at}.Terms[0]");
-    let currency = term.get("CurrencyCode").map(|c| text(c, &format!("{at}.CurrencyCode"))).transpose()?;
-    match get_text(term, "Type", &at)?.as_str() {
-        "ResaleConfigurableUpfrontPricingTerm" | "ResaleUsageBasedPricingTerm" => {
-            Ok(Pricing::RateCard { currency, prices: rate_cards(term, &at)? })
+    let mut contract = None;
+    let mut usage = None;
+    let mut seen: Vec<String> = Vec::new();
+    for (i, term) in terms.iter().enumerate() {
+        let term_at = format!("{at}.Terms[{i}]");
+        let kind = get_text(term, "Type", &term_at)?;
+        if seen.contains(&kind) {
+            return Err(err(format!("{term_at}.Type"), format!("UpdatePricingTerms carries {kind} twice; each term at most once")));
         }
+        seen.push(kind.clone());
+        if kind == "ResaleUsageBasedPricingTerm" {
+            usage = Some(rate_cards(term, &term_at)?);
+        } else if contract.is_some() {
+            return Err(err(format!("{term_at}.Type"), "UpdatePricingTerms carries one contract pricing term beside its usage term"));
+        } else {
+            contract = Some(contract_term(term, &term_at, &kind)?);
+        }
+    }
+    if contract.is_none() && usage.is_none() {
+        return Err(err(format!("{at}.Terms"), "UpdatePricingTerms must carry a pricing term"));
+    }
+    Ok((contract, usage.unwrap_or_default()))
+}
+
+fn contract_term(term: &Value, at: &str, kind: &str) -> DomainResult<Pricing> {
+    let at = at.to_string();
+    let currency = term.get("CurrencyCode").map(|c| text(c, &format!("{at}.CurrencyCode"))).transpose()?;
+    match kind {
+        "ResaleConfigurableUpfrontPricingTerm" => Ok(Pricing::RateCard { currency, prices: rate_cards(term, &at)? }),
         "ResaleFixedUpfrontPricingTerm" => {
             let price = get_text(term, "Price", &at)?;
             let zero = crate::money::parse_decimal(&price, "Price").is_ok_and(|p| p.is_zero());

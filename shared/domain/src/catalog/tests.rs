@@ -188,3 +188,28 @@ fn a_custom_dimension_is_added_to_the_product_first_named_in_a_warning_and_impor
     assert_eq!((&again.discount, &again.wholesale), (&opportunity.discount, &opportunity.wholesale));
     assert_eq!((again.net_payment_term_days, again.latest_agreement_start_date), (Some(60), opportunity.latest_agreement_start_date));
 }
+
+#[test]
+fn usage_rates_export_as_a_usage_term_beside_the_contracts_and_import_back() {
+    let prices = json!([
+        {"dimensionKey": "users", "price": "80"},
+        {"dimensionKey": "gb", "price": "0.0456789", "name": "Data scanned", "kind": "usage"},
+    ]);
+    let mut body = crate::opportunity::tests::body();
+    body["discount"] = json!({"type": "individual", "products": [{"productId": PRODUCT, "dimensionPrices": prices}]});
+    let opportunity = create_from(body).unwrap().remove(0);
+    let out = export(&opportunity);
+    let [exported] = out.change_sets.as_slice() else { panic!("one product, one change set") };
+    let pricing = details(exported, "UpdatePricingTerms");
+    assert_eq!(pricing["PricingModel"], "Contract");
+    let types: Vec<&str> = pricing["Terms"].as_array().unwrap().iter().map(|t| t["Type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ResaleConfigurableUpfrontPricingTerm", "ResaleUsageBasedPricingTerm"]);
+    assert_eq!(pricing["Terms"][0]["RateCards"][0]["RateCard"], json!([{"DimensionKey": "users", "Price": "80"}]));
+    assert_eq!(pricing["Terms"][1]["RateCards"][0]["RateCard"], json!([{"DimensionKey": "gb", "Price": "0.0456789"}]));
+    assert_eq!(details(exported, "AddDimensions")[0]["Types"], json!(["ExternallyMetered"]));
+    let back = import(exported).unwrap().create_body(Some(&product(PRODUCT))).unwrap();
+    assert_eq!(back["discount"]["products"][0]["dimensionPrices"], prices);
+    // Each term at most once, as the Catalog API takes them.
+    let twice = json!({"PricingModel": "Usage", "Terms": [pricing["Terms"][1], pricing["Terms"][1]]});
+    assert!(import(&change_set(twice, vec![])).is_err());
+}
