@@ -107,6 +107,16 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
         row("GET", "/agreements", "/agreements".into(), None, [200, 200, 200, 200]),
         row("GET", "/agreements/{id}", format!("/agreements/{agreement}"), None, [404, 200, 200, 200]),
         row("GET", "/reports/sales", "/reports/sales?from=2027-01-01&to=2027-01-31".into(), None, [200, 200, 200, 200]),
+        row(
+            "POST",
+            "/agreements/{id}/usage",
+            format!("/agreements/{agreement}/usage"),
+            Some(json!({"records": [{"dimensionKey": "users", "quantity": 1, "timestamp": "2027-01-10T11:30:00Z"}]})),
+            [404, 403, 403, 200],
+        ),
+        row("GET", "/invoices", "/invoices".into(), None, [200, 200, 200, 200]),
+        row("GET", "/invoices/{id}", format!("/invoices/{}-up", agreement.replace("agr-", "inv-")), None, [404, 200, 200, 200]),
+        row("GET", "/reports/billing", "/reports/billing?from=2027-01-01&to=2027-01-31".into(), None, [200, 200, 200, 200]),
         // Either party may end it: the reseller does, and the ISV then finds it no longer active.
         row("POST", "/opportunities/{id}/revoke", format!("/opportunities/{to_end}/revoke"), None, [404, 404, 200, 409]),
         row(

@@ -1,5 +1,7 @@
 //! The scheduled sweep: expires what has fallen due, ends agreements whose future-dated successor
-//! has started, and sends the renewal reminders, each with its event.
+//! has started, sends the renewal reminders and issues the invoices whose day has come (scheduled
+//! payments, and each month's usage once its late records can no longer arrive), each with its
+//! event.
 //!
 //! It reads only the sparse due index up to now, each of its partitions a page of keys at a time,
 //! then those items themselves. Each item is settled on its own, conditionally, so a sweep cut
@@ -9,11 +11,12 @@
 use cppo_domain::agreement::Agreement;
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
+use cppo_domain::invoice;
 use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_platform::store::{
-    agreement_item, due_shards, event_item, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError, Versioned, Write,
-    AGREEMENT, LEGACY_DUE_PARTITION, OFFER, OPPORTUNITY,
+    agreement_item, due_shards, event_item, invoice_item, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError,
+    Versioned, Write, AGREEMENT, LEGACY_DUE_PARTITION, OFFER, OPPORTUNITY,
 };
 use cppo_platform::App;
 use serde::Serialize;
@@ -33,6 +36,8 @@ pub struct SweepReport {
     pub reminders: u64,
     /// Agreements marked replaced on the day their future-dated successor started.
     pub replaced: u64,
+    /// Invoices issued: scheduled ones whose date came, and months of usage billed.
+    pub invoices_issued: u64,
     pub items_read: u64,
     /// Items that could not be settled this time; each was logged and stays due.
     pub skipped: u64,
@@ -116,27 +121,116 @@ async fn expire_offer(app: &App, read: Versioned<Offer>) -> Result<u64, StoreErr
     commit(app, Write::Replace(offer_item(&expired, read.version + 1)?, read.version), event).await
 }
 
-/// An agreement's due work, the first that applies: its successor has started (it is replaced,
-/// not expired), its term has ended, or a renewal reminder is due.
+/// An agreement's due work: first the step of its life that applies (its successor has started,
+/// so it is replaced, not expired; its term has ended; or a renewal reminder is due), then the
+/// invoices due, all in one transaction with their events. An agreement with more invoices due
+/// than one transaction holds is settled again from what was written.
 async fn settle_agreement(app: &App, read: Versioned<Agreement>, report: &mut SweepReport) -> Result<(), StoreError> {
-    let now = app.now();
-    let event_id = app.new_id(IdKind::Event);
-    let reason = |why: &str| Some(why.to_string());
-    let (next, event, counted) = if let Some(mut replaced) = read.value.settle_replacement(now) {
-        let why = reason("its future-dated successor has started");
-        let event = Event::for_agreement(EventType::AgreementReplaced, &mut replaced, None, event_id, now, why);
-        (replaced, event, &mut report.replaced)
-    } else if let Some(mut expired) = read.value.expire(now) {
-        let why = reason("its contract term has ended");
-        let event = Event::for_agreement(EventType::AgreementExpired, &mut expired, None, event_id, now, why);
-        (expired, event, &mut report.expired.agreements)
-    } else if let Some(mut reminded) = read.value.remind(now) {
-        let event = Event::for_agreement(EventType::AgreementEnding, &mut reminded, None, event_id, now, None);
-        (reminded, event, &mut report.reminders)
-    } else {
-        return Ok(());
-    };
-    commit(app, Write::Replace(agreement_item(&next, read.version + 1)?, read.version), event).await?;
-    *counted += 1;
+    let mut read = read;
+    for _ in 0..ROUNDS {
+        let Some((next, writes, counts)) = agreement_work(app, &read.value).await? else { return Ok(()) };
+        let mut all = vec![Write::Replace(agreement_item(&next, read.version + 1)?, read.version)];
+        all.extend(writes);
+        app.store.transact(all).await?;
+        counts.apply(report);
+        if next.due_at().is_none_or(|at| at > app.now()) {
+            return Ok(());
+        }
+        read = Versioned { value: next, version: read.version + 1 };
+    }
     Ok(())
+}
+
+/// Rounds of one agreement's work in one sweep: enough for a schedule of 60 payments all due.
+const ROUNDS: usize = 3;
+
+/// Invoices one round issues: two actions each, beside the agreement and one event of its life.
+const INVOICES_A_ROUND: usize = 40;
+
+/// Months of usage one round bills (an agreement the sweep has not seen for a while).
+const USAGE_MONTHS_A_ROUND: usize = 3;
+
+/// What one round counts, applied once its transaction is written.
+#[derive(Default)]
+struct Counts {
+    replaced: u64,
+    expired: u64,
+    reminders: u64,
+    invoices: u64,
+}
+
+impl Counts {
+    fn apply(self, report: &mut SweepReport) {
+        report.replaced += self.replaced;
+        report.expired.agreements += self.expired;
+        report.reminders += self.reminders;
+        report.invoices_issued += self.invoices;
+    }
+}
+
+type Work = (Agreement, Vec<Write>, Counts);
+
+async fn agreement_work(app: &App, a: &Agreement) -> Result<Option<Work>, StoreError> {
+    let now = app.now();
+    let mut counts = Counts::default();
+    let mut writes = Vec::new();
+    let reason = |why: &str| Some(why.to_string());
+    let mut next = if let Some(mut replaced) = a.settle_replacement(now) {
+        let why = reason("its future-dated successor has started");
+        writes.push(event_write(Event::for_agreement(
+            EventType::AgreementReplaced,
+            &mut replaced,
+            None,
+            app.new_id(IdKind::Event),
+            now,
+            why,
+        ))?);
+        counts.replaced = 1;
+        replaced
+    } else if let Some(mut expired) = a.expire(now) {
+        let why = reason("its contract term has ended");
+        writes.push(event_write(Event::for_agreement(
+            EventType::AgreementExpired,
+            &mut expired,
+            None,
+            app.new_id(IdKind::Event),
+            now,
+            why,
+        ))?);
+        counts.expired = 1;
+        expired
+    } else if let Some(mut reminded) = a.remind(now) {
+        writes.push(event_write(Event::for_agreement(
+            EventType::AgreementEnding,
+            &mut reminded,
+            None,
+            app.new_id(IdKind::Event),
+            now,
+            None,
+        ))?);
+        counts.reminders = 1;
+        reminded
+    } else {
+        a.clone()
+    };
+    let (recorded, mut issued) = invoice::issue_due(&next, now, INVOICES_A_ROUND);
+    next = recorded;
+    for _ in 0..USAGE_MONTHS_A_ROUND {
+        let Some(period) = invoice::usage_due(&next, now) else { break };
+        let metered = app.store.usage_in_month(&next.agreement_id, period.0).await?;
+        let (billed, bill) = invoice::bill_usage(&next, period, metered);
+        next = billed;
+        issued.extend(bill);
+    }
+    for i in &issued {
+        let event = Event::for_invoice(i, &mut next, app.new_id(IdKind::Event), now);
+        writes.push(Write::Create(invoice_item(i)?));
+        writes.push(event_write(event)?);
+    }
+    counts.invoices = issued.len() as u64;
+    Ok((next != *a).then_some((next, writes, counts)))
+}
+
+fn event_write(event: Event) -> Result<Write, StoreError> {
+    Ok(Write::Create(event_item(&event)?))
 }

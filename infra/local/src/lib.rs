@@ -45,6 +45,7 @@ pub const FUNCTIONS: &[&str] = &[
     "update-offer",
     "accept-offer",
     "cancel-agreement",
+    "meter-usage",
     "query",
     "expire-sweep",
     "notify",

@@ -263,7 +263,15 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/_local/clock") => set_clock(gateway, &req.body),
         ("POST", "/_local/sweep") => match fn_expire_sweep::sweep(&gateway.sweep).await {
-            Ok(report) => json(200, json!({"expired": report.expired, "reminders": report.reminders, "skipped": report.skipped})),
+            Ok(report) => json(
+                200,
+                json!({
+                    "expired": report.expired,
+                    "invoicesIssued": report.invoices_issued,
+                    "reminders": report.reminders,
+                    "skipped": report.skipped,
+                }),
+            ),
             Err(error) => {
                 tracing::error!(%error, "sweep failed");
                 ApiError::Internal.response()

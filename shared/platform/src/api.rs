@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::http::{ApiError, ApiRequest};
-use crate::store::{Page, Position, StoreError, Stream, Write};
+use crate::store::{Outcome, Page, Position, StoreError, Stream, Write};
 use crate::token::{self, Binding};
 use crate::App;
 use cppo_domain::ids::IdKind;
@@ -25,6 +25,8 @@ pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
 /// A list request: where to start each side, how many items, and what its next token is bound to.
 pub struct ListRequest<'a> {
     pub positions: Vec<Position>,
+    /// For a list that expands each item it reads: how many of the first item's to pass over.
+    pub skip: u32,
     pub limit: usize,
     streams: &'a [Stream],
     query: String,
@@ -49,6 +51,7 @@ pub fn page_request<'a>(req: &'a ApiRequest<'_>, config: &'a Config, streams: &'
     })?;
     let mut list = ListRequest {
         positions: vec![Position::Start; streams.len()],
+        skip: 0,
         limit,
         streams,
         query: req.list_query(),
@@ -57,10 +60,20 @@ pub fn page_request<'a>(req: &'a ApiRequest<'_>, config: &'a Config, streams: &'
         key: key.as_bytes(),
     };
     if let Some(token) = req.query("nextToken") {
-        list.positions = token::open(list.key, &list.binding(), streams, token)
+        (list.positions, list.skip) = token::open_at(list.key, &list.binding(), streams, token)
             .ok_or_else(|| ApiError::validation("nextToken", "nextToken is not one this list issued for this query"))?;
     }
     Ok(list)
+}
+
+/// A page of a list that expands what it reads, and where its next page starts: the positions
+/// before the item it stopped inside, and how many of that item's it gave.
+pub fn expanded_body(items: Vec<Value>, next: Option<(Vec<Position>, u32)>, list: &ListRequest<'_>) -> Value {
+    let mut body = json!({ "items": items });
+    if let Some(token) = next.and_then(|(positions, skip)| token::seal_at(list.key, &list.binding(), list.streams, &positions, skip)) {
+        body["nextToken"] = Value::String(token);
+    }
+    body
 }
 
 pub fn page_body<T>(page: Page<T>, list: &ListRequest<'_>, view: impl Fn(&T) -> Value) -> Value {
@@ -152,4 +165,34 @@ pub async fn commit(app: &App, req: &ApiRequest<'_>, mut writes: Vec<Write>, sta
     app.store.transact(writes).await?;
     keyed.mark_committed();
     Ok(())
+}
+
+/// `commit` for a transaction whose conditions decide item by item (metering's records): when a
+/// condition fails nothing is written, and the positions that failed are told, so the caller can
+/// decide those afresh and commit the rest. The answer's record, last, is never one of them.
+pub async fn commit_or_refused(
+    app: &App,
+    req: &ApiRequest<'_>,
+    mut writes: Vec<Write>,
+    status: u16,
+    body: &Value,
+) -> Result<Outcome, StoreError> {
+    let mut claimed = None;
+    if let Some(keyed) = &req.idempotency {
+        let (parts, record) = keyed.claim.answer(status, &body.to_string());
+        app.store.put_answer_parts(parts).await?;
+        claimed = Some(writes.len());
+        writes.push(record);
+    }
+    match app.store.transact_or_refused(writes).await? {
+        Outcome::Written => {
+            if let Some(keyed) = &req.idempotency {
+                keyed.mark_committed();
+            }
+            Ok(Outcome::Written)
+        }
+        // The claim was taken over by another attempt: what that one commits stands.
+        Outcome::Refused(at) if claimed.is_some_and(|c| at.contains(&c)) => Err(StoreError::Conflict),
+        refused => Ok(refused),
+    }
 }

@@ -45,7 +45,13 @@ pub fn verify(key: &[u8], binding: &Binding<'_>, token: &str) -> Option<Vec<u8>>
 
 /// The token for `positions`, one per stream.
 pub fn seal(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position]) -> Option<String> {
-    let raw: Vec<Value> = streams
+    seal_at(key, binding, streams, positions, 0)
+}
+
+/// The token for `positions` and, for a list that expands each item it reads into several, how
+/// many of the next item's have been given already (`skip`).
+pub fn seal_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position], skip: u32) -> Option<String> {
+    let mut raw: Vec<Value> = streams
         .iter()
         .zip(positions)
         .map(|(stream, position)| match position {
@@ -54,16 +60,31 @@ pub fn seal(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[
             Position::After(sort_key) => stream.position_parts(sort_key).map(Value::from),
         })
         .collect::<Option<_>>()?;
+    if skip > 0 {
+        raw.push(serde_json::json!({"skip": skip}));
+    }
     sign(key, binding, &serde_json::to_vec(&raw).ok()?)
 }
 
 /// The positions of a token this list issued for this binding; `None` for anything else.
 pub fn open(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<Vec<Position>> {
-    let raw: Vec<Value> = serde_json::from_slice(&verify(key, binding, token)?).ok()?;
+    open_at(key, binding, streams, token).map(|(positions, _)| positions)
+}
+
+/// The positions and the skip of a token this list issued for this binding.
+pub fn open_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<(Vec<Position>, u32)> {
+    let mut raw: Vec<Value> = serde_json::from_slice(&verify(key, binding, token)?).ok()?;
+    let skip = if raw.len() == streams.len() + 1 {
+        let skip = raw.pop()?.get("skip")?.as_u64()?;
+        u32::try_from(skip).ok().filter(|s| *s > 0)?
+    } else {
+        0
+    };
     if raw.len() != streams.len() {
         return None;
     }
-    raw.into_iter()
+    let positions = raw
+        .into_iter()
         .zip(streams)
         .map(|(value, stream)| match value {
             Value::Null => Some(Position::Start),
@@ -74,7 +95,8 @@ pub fn open(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) 
             }
             _ => None,
         })
-        .collect()
+        .collect::<Option<Vec<_>>>()?;
+    Some((positions, skip))
 }
 
 #[cfg(test)]
@@ -107,6 +129,14 @@ mod tests {
         let other_route = Binding { route: "GET /agreements", ..MINE };
         assert_eq!(open(KEY, &other_route, &streams(), &token), None, "another route");
         assert_eq!(open(b"another key entirely, also long", &MINE, &streams(), &token), None, "another key");
+    }
+
+    #[test]
+    fn a_skip_travels_signed_with_its_positions() {
+        let token = seal_at(KEY, &MINE, &streams(), &positions(), 7).unwrap();
+        assert_eq!(open_at(KEY, &MINE, &streams(), &token), Some((positions(), 7)));
+        assert_eq!(open_at(KEY, &MINE, &[], &seal_at(KEY, &MINE, &[], &[], 3).unwrap()), Some((vec![], 3)));
+        assert_eq!(open_at(KEY, &MINE, &streams(), &seal(KEY, &MINE, &streams(), &positions()).unwrap()), Some((positions(), 0)));
     }
 
     #[test]

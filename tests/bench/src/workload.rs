@@ -19,7 +19,10 @@ pub fn register_body(name: &str, contact: &str) -> Value {
 }
 
 pub fn product_body() -> Value {
-    json!({"title": "Analytics Suite", "productType": "saas-contract", "paid": true, "dimensions": [{"key": "users", "name": "users seats", "unitPrice": "100.00"}]})
+    json!({"title": "Analytics Suite", "productType": "saas-contract", "paid": true, "dimensions": [
+        {"key": "users", "name": "users seats", "unitPrice": "100.00"},
+        {"key": "gb", "name": "data scanned", "unitPrice": "0.0456789", "kind": "usage"},
+    ]})
 }
 
 /// A percentage-discount authorization for the reseller; `duration` as the contract has it.
@@ -158,6 +161,11 @@ impl Cast {
                 body: Some(json!({"expiresOn": date_in(45)})),
             },
             ("update-offer", _) => post(format!("/offers/{}/cancel", self.fresh_offer(stack).await?), RESELLER, json!({})),
+            ("meter-usage", _) => {
+                // An hour of usage: the first report of the hour is taken, the rest are duplicates.
+                let record = json!({"dimensionKey": "gb", "quantity": 250, "timestamp": chrono::Utc::now().to_rfc3339()});
+                post(format!("/agreements/{agreement}/usage"), ISV, json!({"records": [record]}))
+            }
             ("accept-offer", _) => post(format!("/offers/{}/accept", self.fresh_offer(stack).await?), BUYER, json!({})),
             ("cancel-agreement", 0) => post(self.cancellation(stack, false).await?, RESELLER, json!({"reason": "the buyer asked"})),
             ("cancel-agreement", 1) => {
@@ -172,6 +180,11 @@ impl Cast {
             ("query", 4) => get(format!("/agreements/{agreement}"), ISV),
             ("query", 5) => get("/agreements".into(), BUYER),
             ("query", 6) => get(format!("/reports/sales?from={}&to={}", date_in(0), date_in(1)), ISV),
+            ("query", 7) => get("/invoices".into(), BUYER),
+            ("query", 8) => get(format!("/invoices?agreementId={agreement}"), RESELLER),
+            ("query", 9) => get(format!("/invoices/{}", agreement.replace("agr-", "inv-") + "-up"), ISV),
+            ("query", 10) => get(format!("/reports/billing?from={}&to={}", date_in(0), date_in(1)), RESELLER),
+            ("query", 11) => get(format!("/agreements/{agreement}/cancellation"), BUYER),
             ("query", _) => get(format!("/opportunities/{opp}/changeset"), ISV),
             (other, _) => return Err(format!("no requests for {other}")),
         })

@@ -165,13 +165,16 @@ pub fn resellers_stream() -> Stream {
 
 /// A party's agreements accepted from the start of `from` to the end of `to`, one stream per side.
 pub fn agreements_accepted(caller: &AccountId, sides: &[Index], from: NaiveDate, to: NaiveDate) -> Vec<Stream> {
-    let start = stamp(start_instant(from));
-    let end = stamp(end_instant(to));
-    party_streams(caller, AGREEMENT, sides)
+    in_period(caller, AGREEMENT, sides, start_instant(from), end_instant(to))
+}
+
+/// A party's items of `kind` whose index stamp is from `start` up to but not including `end`.
+pub(super) fn in_period(caller: &AccountId, kind: &str, sides: &[Index], start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Stream> {
+    let (start, end) = (stamp(start), stamp(end));
+    party_streams(caller, kind, sides)
         .into_iter()
-        // Sort keys are `AGREEMENT#<stamp>#<id>`: from the first instant of `from`, up to but not
-        // including the first instant after `to`.
-        .map(|stream| Stream { range: Some((format!("{AGREEMENT}#{start}#"), format!("{AGREEMENT}#{end}#"))), ..stream })
+        // Sort keys are `KIND#<stamp>#<id>`: `#` sorts before every character of an id.
+        .map(|stream| Stream { range: Some((format!("{kind}#{start}#"), format!("{kind}#{end}#"))), ..stream })
         .collect()
 }
 

@@ -11,17 +11,24 @@
 //! | event       | DEAL#deal, EVENT#n  |                     |                          |                  | EVENTS#hour (time index) |
 //! | deal handled| DEAL#deal, HANDLED  |                     |                          |                  |            |
 //! | email claim | EMAIL#event#group   |                     |                          |                  |            |
+//! | invoice     | INVOICE#id          | ISV#acct            | RESELLER#acct            | BUYER#acct       |            |
+//! | usage total | AGREEMENT#id, USAGE#month#dimension |     |                          |                  |            |
+//! | usage record| METER#agreement#dimension#hour |          |                          |                  |            |
 //! | idempotency | IDEMPOTENCY#caller#route#key |            |                          |                  |            |
 //!
-//! Index sort keys are `KIND#createdAt#id`, so a page is newest first and a cursor is one string.
+//! Index sort keys are `KIND#createdAt#id` (an invoice's `INVOICE#issueDate#id`), so a page is
+//! newest first and a cursor is one string. An agreement stays in the due index while it has an
+//! invoice still to issue, even once it has ended (its last month's usage).
 
 mod aggregates;
+mod billing;
 mod events;
 mod idempotency;
 mod items;
 mod page;
 
 pub use aggregates::*;
+pub use billing::{invoice_item, invoices_issued, metering_writes, Outcome, StoredInvoice, INVOICE};
 pub use events::{event_item, events_hour, EVENT, EVENT_KEEP_DAYS};
 pub use idempotency::{Claim, Recorded, IDEMPOTENCY, PART_BYTES as ANSWER_PART_BYTES};
 pub use items::{due_shards, parse as parse_item, string_attr, Index, Versioned, LEGACY_DUE_PARTITION};
@@ -79,6 +86,8 @@ pub enum Write {
     Update(Update),
     /// A whole item, written if `Condition` holds (always, without one).
     Put(Item, Option<Condition>),
+    /// Writes nothing: the transaction goes through only if the item at `pk`/`sk` meets the condition.
+    Check(String, String, Condition),
 }
 
 /// A condition expression with its own attribute aliases (`#name`, `:value`).
@@ -144,6 +153,11 @@ impl Update {
         self
     }
 
+    /// An update that creates the item when it is not there yet (an `ADD` then starts from 0).
+    pub fn upsert(pk: impl Into<String>, sk: impl Into<String>) -> Update {
+        Update { condition: Condition::default(), ..Update::of(pk, sk) }
+    }
+
     /// Also requires `condition` (beside the item's existence).
     pub fn only_if(mut self, condition: Condition) -> Update {
         self.condition.expression = format!("attribute_exists(pk) AND ({})", condition.expression);
@@ -194,8 +208,16 @@ impl Update {
     }
 
     fn key(&self) -> Item {
-        HashMap::from([("pk".to_string(), AttributeValue::S(self.pk.clone())), ("sk".to_string(), AttributeValue::S(self.sk.clone()))])
+        key_of(&self.pk, &self.sk)
     }
+
+    fn condition_expression(&self) -> Option<String> {
+        (!self.condition.expression.is_empty()).then(|| self.condition.expression.clone())
+    }
+}
+
+fn key_of(pk: &str, sk: &str) -> Item {
+    HashMap::from([("pk".to_string(), AttributeValue::S(pk.to_string())), ("sk".to_string(), AttributeValue::S(sk.to_string()))])
 }
 
 #[derive(Clone)]
@@ -261,7 +283,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(update.key()))
             .update_expression(expression)
-            .condition_expression(update.condition.expression.clone())
+            .set_condition_expression(update.condition_expression())
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
@@ -285,15 +307,26 @@ impl Store {
             .map_err(classify)
     }
 
-    fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
         let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Aws(e.to_string());
+        if let Write::Check(pk, sk, condition) = write {
+            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_of(&pk, &sk)))
+                .condition_expression(condition.expression)
+                .set_expression_attribute_names((!condition.names.is_empty()).then_some(condition.names))
+                .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
+                .build()
+                .map_err(built)?;
+            return Ok(TransactWriteItem::builder().condition_check(check).build());
+        }
         if let Write::Update(update) = write {
             let (expression, names, values) = update.expression();
             let item = aws_sdk_dynamodb::types::Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(update.key()))
                 .update_expression(expression)
-                .condition_expression(update.condition.expression.clone())
+                .set_condition_expression(update.condition_expression())
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
                 .build()
@@ -338,6 +371,7 @@ fn condition_of(write: Write) -> Result<(Item, Option<Condition>), StoreError> {
         )),
         Write::Put(item, condition) => Ok((item, condition)),
         Write::Update(update) => Err(StoreError::Aws(format!("the update of {} is not a put", update.pk))),
+        Write::Check(pk, ..) => Err(StoreError::Aws(format!("the check of {pk} is not a put"))),
     }
 }
 
@@ -355,7 +389,7 @@ pub fn backoff(attempt: u32) -> std::time::Duration {
 
 /// Sends a write again while DynamoDB cancels it for a concurrent transaction: nothing of it was
 /// written, so the same request is safe to repeat.
-async fn again_while_contended<T, F, Fut>(send: F) -> Result<T, StoreError>
+pub(super) async fn again_while_contended<T, F, Fut>(send: F) -> Result<T, StoreError>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
@@ -382,7 +416,7 @@ fn parts_of(condition: Option<Condition>) -> Parts {
     }
 }
 
-fn transaction_error<R>(err: SdkError<TransactWriteItemsError, R>) -> StoreError
+pub(super) fn transaction_error<R>(err: SdkError<TransactWriteItemsError, R>) -> StoreError
 where
     R: std::fmt::Debug + Send + Sync + 'static,
 {

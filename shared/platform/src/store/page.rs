@@ -31,6 +31,8 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where each side stopped, when there is more to read.
     pub next: Option<Vec<Position>>,
+    /// Where each side stood just after each item kept: a page may be resumed inside it.
+    pub marks: Vec<Vec<Position>>,
 }
 
 impl Stream {
@@ -75,6 +77,7 @@ impl Store {
         let fetches = streams.iter().zip(&positions).map(|(stream, position)| self.fetch(stream, position, limit));
         let mut buffers = futures_util::future::try_join_all(fetches).await?;
         let mut items = Vec::new();
+        let mut marks = Vec::new();
         while items.len() < limit {
             // Stop where a side that may hold newer items has nothing buffered: the next page resumes there.
             if buffers.iter().any(|b| b.items.is_empty() && b.more) {
@@ -94,6 +97,7 @@ impl Store {
                 let value: T = parse(item)?.value;
                 if keep(&value) {
                     items.push(value);
+                    marks.push(positions.clone());
                 }
             }
         }
@@ -103,7 +107,7 @@ impl Store {
             }
         }
         let finished = positions.iter().all(|p| *p == Position::Done);
-        Ok(Page { items, next: (!finished).then_some(positions) })
+        Ok(Page { items, next: (!finished).then_some(positions), marks })
     }
 
     async fn fetch(&self, stream: &Stream, position: &Position, limit: usize) -> Result<Buffer, StoreError> {

@@ -1,0 +1,8 @@
+//! Lambda entry point: JSON logs, clients built once, then the handler.
+
+#![recursion_limit = "256"]
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    cppo_platform::app::run_lambda(|app, event| async move { Ok(fn_meter_usage::handle(&app, event).await) }).await
+}
