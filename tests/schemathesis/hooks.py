@@ -175,12 +175,11 @@ def map_case(ctx, case):
     return case
 
 
-# A generation hook, not an exemption: the sales report's range, which no schema of one query
+# A generation hook, not an exemption: the sales and billing reports' range, which no schema of one query
 # parameter at a time can state. docs/api.md: "both required, `from` ≤ `to`". Positive cases only;
 # a negative case is left as generated. (schemathesis knows a hook by its name: each is `map_case`,
 # registered for its own operation when it is defined.)
-@schemathesis.hook.apply_to(method="GET", path="/reports/sales")
-def map_case(ctx, case):
+def _ordered_range(case):
     meta = case.meta
     query = case.query if isinstance(case.query, dict) else None
     if meta is None or not meta.generation.mode.is_positive or query is None:
@@ -189,3 +188,13 @@ def map_case(ctx, case):
     if isinstance(start, str) and isinstance(end, str) and start > end:
         case.query = {**query, "from": end, "to": start}
     return case
+
+
+@schemathesis.hook.apply_to(method="GET", path="/reports/sales")
+def map_case(ctx, case):
+    return _ordered_range(case)
+
+
+@schemathesis.hook.apply_to(method="GET", path="/reports/billing")
+def map_case(ctx, case):
+    return _ordered_range(case)

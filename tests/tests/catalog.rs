@@ -88,7 +88,9 @@ async fn the_reference_change_sets_import_and_export_back_to_the_same_terms() {
 async fn an_export_prices_every_product_absolutely_and_flags_uploads() {
     let stack = Stack::start().await;
     let product = stack.cast().await;
-    let hours = stack.product(ISV, "saas-subscription", &[("hours", "0.50")]).await;
+    let metered = json!({"title": "Hourly", "productType": "saas-subscription", "paid": true,
+        "dimensions": [{"key": "hours", "name": "Hours", "unitPrice": "0.50", "kind": "usage"}]});
+    let hours = id(&stack.post("/products", ISV, metered).await.body, "productId");
     let upload = json!({"fileName": "eula.pdf", "contentType": "application/pdf", "sizeBytes": 100, "sha256": "ab".repeat(32)});
     let body = opportunity_body(
         &product,

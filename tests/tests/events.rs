@@ -121,10 +121,42 @@ async fn the_bus_carries_each_event_in_aws_marketplaces_shape() {
     assert_eq!(authorization["resaleAuthorization"]["id"], d.opportunity_id.as_str());
     assert_eq!(authorization["products"], json!([{"id": d.product, "title": "Analytics Suite"}]));
 
-    // No detail carries a wholesale figure: the product lists at 100.00, wholesale 80 (80.00 a line).
+    // Ours for an invoice issued: what the buyer owes and by when, for the seller of record.
+    let invoices: Vec<&Value> = of_type(&events, "Invoice Issued").into_iter().map(|e| &e["detail"]).collect();
+    assert_eq!(invoices.len(), 2, "each agreement's upfront invoice");
+    let invoice = *invoices.iter().find(|i| i["agreement"]["id"] == d.agreement_id.as_str()).expect("the first agreement's");
+    assert_eq!(
+        fields(invoice),
+        [
+            "acceptor",
+            "agreement",
+            "catalog",
+            "invoice",
+            "manufacturer",
+            "offer",
+            "product",
+            "requestId",
+            "resaleAuthorization",
+            "sellerOfRecord"
+        ]
+        .into()
+    );
+    assert_eq!(
+        invoice["invoice"],
+        json!({"id": d.agreement_id.replace("agr-", "inv-") + "-up", "kind": "upfront", "issueDate": "2027-01-10",
+               "dueDate": "2027-02-09", "currencyCode": "USD", "amount": "88.00"})
+    );
+    assert_eq!((&invoice["agreement"], &invoice["sellerOfRecord"]), (&json!({"id": d.agreement_id}), &json!({"accountId": RESELLER})));
+
+    // No detail carries a wholesale figure: the product lists at 100.00, wholesale 80 (80.00 a
+    // line); the buyer's own total is an invoice's amount, and nowhere else.
     for event in &events {
-        let detail = &event["detail"];
+        let mut detail = event["detail"].clone();
+        if event["detailType"] == "Invoice Issued" {
+            detail["invoice"]["amount"] = Value::Null;
+        }
         let text = detail.to_string();
+        let detail = &detail;
         let named: Vec<String> = keys(detail);
         for secret in [
             "wholesalePrice",

@@ -264,7 +264,27 @@ async fn the_whole_service(stack: &Stack) {
     assert_eq!(stack.post(&format!("/opportunities/{draft}/revoke"), RESELLER, json!({"reason": "no longer sold"})).await.status, 200);
     let expiring = id(&stack.offer(&opportunity_id, &product, json!({"expiresOn": "2027-01-12"})).await.body, "offerId");
 
-    for list in ["/opportunities", "/offers", "/agreements", "/reports/sales?from=2027-01-01&to=2027-01-31"] {
+    // A metered deal: usage reported (taken, then a duplicate), billed by the sweep below.
+    let metered = json!({"title": "Data Lake", "productType": "saas-subscription", "paid": true,
+        "dimensions": [{"key": "gb", "name": "GB", "unitPrice": "0.05", "kind": "usage"}]});
+    let metered = id(&stack.post("/products", ISV, metered).await.body, "productId");
+    let by_usage = id(&stack.opportunity(opportunity_body(&metered, json!({}))).await, "opportunityId");
+    let usage_offer = id(&stack.offer(&by_usage, &metered, json!({})).await.body, "offerId");
+    let usage_agreement = id(&stack.post(&format!("/offers/{usage_offer}/accept"), BUYER, json!({})).await.body, "agreementId");
+    let report = json!({"records": [{"dimensionKey": "gb", "quantity": 100, "timestamp": "2027-01-10T11:00:00Z"}]});
+    for _ in 0..2 {
+        let r = stack.post(&format!("/agreements/{usage_agreement}/usage"), ISV, report.clone()).await;
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+
+    for list in [
+        "/opportunities",
+        "/offers",
+        "/agreements",
+        "/invoices",
+        "/reports/sales?from=2027-01-01&to=2027-01-31",
+        "/reports/billing?from=2027-01-01&to=2027-01-31",
+    ] {
         assert_eq!(stack.get(list, ISV).await.status, 200, "{list}");
         assert_eq!(stack.get(list, RESELLER).await.status, 200, "{list}");
     }
@@ -332,6 +352,9 @@ async fn every_call_each_function_makes_is_allowed_by_its_role_resources_include
         ("accept-offer", "dynamodb:PutItem"),
         ("create-opportunity", "dynamodb:BatchGetItem"),
         ("query", "dynamodb:Query"),
+        ("meter-usage", "dynamodb:ConditionCheckItem"),
+        ("meter-usage", "dynamodb:PutItem"),
+        ("meter-usage", "dynamodb:UpdateItem"),
     ] {
         assert!(made(function, action), "{function} never made {action}: the run does not cover it");
     }

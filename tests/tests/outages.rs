@@ -24,8 +24,9 @@ async fn queued_record(stack: &Stack) -> Value {
     serde_json::from_str(&body).expect("a stream record")
 }
 
-/// An opportunity emailed, then an offer made and accepted; the deal's two records, as the relay
-/// queued them, taken off the queue (invisible for a minute) before notify sees them.
+/// An opportunity emailed, then an offer made and accepted; the deal's three records (extended,
+/// accepted, its upfront invoice issued), as the relay queued them, taken off the queue
+/// (invisible for a minute) before notify sees them.
 async fn an_accepted_offers_records(stack: &Stack) -> (String, Vec<Value>) {
     let product = stack.cast().await;
     let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
@@ -43,7 +44,7 @@ async fn an_accepted_offers_records(stack: &Stack) -> (String, Vec<Value>) {
         .iter()
         .filter_map(|m| serde_json::from_str(m.body.as_deref()?).ok())
         .collect();
-    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records.len(), 3, "{records:#?}");
     (offer_id, records)
 }
 
@@ -92,7 +93,7 @@ async fn an_sqs_outage_between_an_offer_and_its_acceptance_loses_nothing_and_kee
     );
     assert_eq!(
         subjects_to(&emails, "partner@reseller.example"),
-        ["New resale authorization", "Private offer accepted, new order ready to book"]
+        ["New resale authorization", "Private offer accepted, new order ready to book", "Invoice issued"]
     );
     let accepted_mail = titled(&emails, "Private offer accepted");
     assert!(accepted_mail.iter().all(|e| e["body"].as_str().unwrap().contains(&agreement_id)));
@@ -147,12 +148,12 @@ async fn an_accept_while_ses_is_down_sends_each_email_once_when_it_is_back() {
     faults(&stack, json!({"ses": "down"})).await;
     let accepted = stack.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await;
     assert_eq!(accepted.status, 201, "{accepted:?}");
-    assert_eq!(stack.drain().await, (0, 1), "notify reports the record failed; it stays queued");
+    assert_eq!(stack.drain().await, (0, 2), "notify reports both records failed (the acceptance, its invoice); they stay queued");
     assert!(titled(&stack.emails().await, "Private offer accepted").is_empty());
 
     faults(&stack, json!({"ses": "up"})).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_eq!(stack.drain().await, (1, 0));
+    assert_eq!(stack.drain().await, (2, 0));
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(stack.drain().await, (0, 0));
     let emails = stack.emails().await;

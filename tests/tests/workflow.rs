@@ -39,9 +39,9 @@ async fn an_offer_accepted_splits_the_money_and_tells_the_right_people() {
     assert_eq!(stack.get(&format!("/offers/{offer_id}"), RESELLER).await.body["status"], "accepted");
     assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
 
-    assert_eq!(stack.drain().await, (3, 0));
+    assert_eq!(stack.drain().await, (4, 0));
     let emails = stack.emails().await;
-    assert_eq!(emails.len(), 4, "{emails:#?}");
+    assert_eq!(emails.len(), 5, "{emails:#?}");
     let created = titled(&emails, "New resale authorization");
     assert_eq!(created.len(), 1);
     assert_eq!(recipients(created[0]), vec!["partner@reseller.example"]);
@@ -62,9 +62,12 @@ async fn an_offer_accepted_splits_the_money_and_tells_the_right_people() {
         assert_eq!(email["from"], stack.sender.as_str());
         assert!(email["sentAt"].is_string());
     }
+    // The upfront invoice, issued at acceptance, to the reseller as seller of record.
+    let invoiced = titled(&emails, "Invoice issued");
+    assert_eq!((invoiced.len(), recipients(invoiced[0])), (1, vec!["partner@reseller.example".to_string()]));
     // A second drain finds nothing new, and nothing is sent twice.
     assert_eq!(stack.drain().await, (0, 0));
-    assert_eq!(stack.emails().await.len(), 4);
+    assert_eq!(stack.emails().await.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]
