@@ -271,7 +271,7 @@ async fn the_whole_service(stack: &Stack) {
     let by_usage = id(&stack.opportunity(opportunity_body(&metered, json!({}))).await, "opportunityId");
     let usage_offer = id(&stack.offer(&by_usage, &metered, json!({})).await.body, "offerId");
     let usage_agreement = id(&stack.post(&format!("/offers/{usage_offer}/accept"), BUYER, json!({})).await.body, "agreementId");
-    let report = json!({"records": [{"dimensionKey": "gb", "quantity": 100, "timestamp": "2027-01-10T11:00:00Z"}]});
+    let report = json!({"records": [{"dimensionKey": "gb", "quantity": 100, "timestamp": "2027-01-10T12:00:00Z"}]});
     for _ in 0..2 {
         let r = stack.post(&format!("/agreements/{usage_agreement}/usage"), ISV, report.clone()).await;
         assert_eq!(r.status, 200, "{r:?}");

@@ -261,3 +261,94 @@ async fn the_buyers_answer_and_the_resellers_withdrawal_race_and_one_decides_the
     let decided = titled(&emails, "Agreement cancelled").len() + titled(&emails, "Agreement cancellation request withdrawn").len();
     assert_eq!(decided, 4 * 2, "one decision per request, told to each side once: {outcomes:?}");
 }
+
+/// A usage-only agreement accepted at T0 (2027-01-10 12:00): 0.05 per GB at 20% off, 10% up.
+async fn metered_agreement(stack: &Stack) -> String {
+    stack.register(ISV, "Example ISV", Some("isv@isv.example")).await;
+    stack.register(RESELLER, "Example Reseller", Some("partner@reseller.example")).await;
+    let body = json!({"title": "Data Lake", "productType": "saas-subscription", "paid": true,
+        "dimensions": [{"key": "gb", "name": "GB", "unitPrice": "0.05", "kind": "usage"}]});
+    let product = id(&stack.post("/products", ISV, body).await.body, "productId");
+    let opportunity = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    let offer = id(&stack.offer(&opportunity, &product, json!({})).await.body, "offerId");
+    id(&stack.post(&format!("/offers/{offer}/accept"), BUYER, json!({})).await.body, "agreementId")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_hour_reported_eight_times_at_once_counts_once() {
+    let stack = Arc::new(Stack::start().await);
+    let agreement = metered_agreement(&stack).await;
+    let path = format!("/agreements/{agreement}/usage");
+    let racers: Vec<JoinHandle<String>> = (0..8)
+        .map(|_| {
+            let (stack, path) = (stack.clone(), path.clone());
+            tokio::spawn(async move {
+                let report = json!({"records": [{"dimensionKey": "gb", "quantity": 1000, "timestamp": "2027-01-10T12:00:00Z"}]});
+                let r = stack.post(&path, ISV, report).await;
+                assert_eq!(r.status, 200, "{r:?}");
+                r.body["results"][0]["status"].as_str().unwrap_or_default().to_string()
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for racer in racers {
+        results.push(racer.await.expect("the report ran"));
+    }
+    results.sort();
+    assert_eq!(results, ["DuplicateRecord"; 7].iter().map(|s| s.to_string()).chain(["Success".to_string()]).collect::<Vec<_>>());
+    // The month's invoice bills the hour once: 1,000 GB at 0.044 (0.04 wholesale, 10% up).
+    stack.set_clock("2027-02-01T06:00:00Z").await;
+    assert_eq!(stack.sweep_report().await["invoicesIssued"], 1);
+    let invoices = stack.get(&format!("/invoices?agreementId={agreement}"), BUYER).await;
+    assert_eq!(
+        (invoices.body["items"][0]["lines"][0]["quantity"].as_u64(), invoices.body["items"][0]["buyerTotal"].as_str()),
+        (Some(1000), Some("44.00"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn usage_racing_the_cancellation_is_either_taken_before_it_or_refused() {
+    let stack = Arc::new(Stack::start().await);
+    let agreement = metered_agreement(&stack).await;
+    let cancellation = format!("/agreements/{agreement}/cancellation");
+    assert_eq!(stack.post(&cancellation, RESELLER, json!({"reason": "closing the account"})).await.status, 201);
+    stack.set_clock("2027-01-10T19:00:00Z").await;
+    let reporters: Vec<JoinHandle<u16>> = (0..6)
+        .map(|i| {
+            let (stack, path) = (stack.clone(), format!("/agreements/{agreement}/usage"));
+            tokio::spawn(async move {
+                let at = format!("2027-01-10T{:02}:30:00Z", 13 + i);
+                stack.post(&path, ISV, json!({"records": [{"dimensionKey": "gb", "quantity": 100, "timestamp": at}]})).await.status
+            })
+        })
+        .collect();
+    let accept = {
+        let (stack, path) = (stack.clone(), format!("{cancellation}/accept"));
+        tokio::spawn(async move { stack.post(&path, BUYER, json!({})).await.status })
+    };
+    let mut taken = 0;
+    for reporter in reporters {
+        match reporter.await.expect("the report ran") {
+            200 => taken += 1,
+            409 => {}
+            other => panic!("a report got {other}"),
+        }
+    }
+    assert_eq!(accept.await.expect("the answer ran"), 200);
+    // Whatever was taken is billed the morning after, and nothing else.
+    stack.set_clock("2027-01-11T06:00:00Z").await;
+    stack.sweep_report().await;
+    let invoices =
+        stack.get(&format!("/invoices?agreementId={agreement}"), ISV).await.body["items"].as_array().cloned().unwrap_or_default();
+    let billed: u64 =
+        invoices.iter().flat_map(|i| i["lines"].as_array().cloned().unwrap_or_default()).filter_map(|l| l["quantity"].as_u64()).sum();
+    assert_eq!(billed, 100 * taken, "{taken} reports taken: {invoices:#?}");
+    let late = stack
+        .post(
+            &format!("/agreements/{agreement}/usage"),
+            ISV,
+            json!({"records": [{"dimensionKey": "gb", "quantity": 1, "timestamp": "2027-01-10T11:45:00Z"}]}),
+        )
+        .await;
+    assert_eq!(late.status, 409, "{late:?}");
+}

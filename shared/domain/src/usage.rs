@@ -6,6 +6,7 @@ use crate::billing::LATE_RECORD_HOURS;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
 use crate::party::Party;
+use crate::time::{stamp, start_instant};
 use crate::validate;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Deserialize;
@@ -98,9 +99,10 @@ fn check(a: &Agreement, record: &UsageRecordInput, now: DateTime<Utc>) -> Result
     if now - at > Duration::hours(LATE_RECORD_HOURS) {
         return Err(format!("timestamp is more than {LATE_RECORD_HOURS} hours old"));
     }
-    let day = at.date_naive();
-    if day < a.start_date || day > a.last_day() {
-        return Err(format!("timestamp is outside the agreement's term ({} to {})", a.start_date, a.last_day()));
+    // The term starts on its first day, and never before the buyer accepted.
+    let began = a.accepted_at.max(start_instant(a.start_date));
+    if at < began || at.date_naive() > a.last_day() {
+        return Err(format!("timestamp is outside the agreement's term ({} to {})", stamp(began), a.last_day()));
     }
     let hour = at.duration_trunc(Duration::hours(1)).map_err(|_| "timestamp is out of range".to_string())?;
     Ok(Usage { dimension_key: record.dimension_key.clone(), hour, quantity })
@@ -125,8 +127,11 @@ mod tests {
     use crate::pricing::UsageRate;
     use rust_decimal::Decimal;
 
+    /// Accepted a day before `now()`, metering one dimension.
     fn metered() -> Agreement {
         let mut a = agreement();
+        a.accepted_at = now() - Duration::days(1);
+        a.start_date = a.accepted_at.date_naive();
         a.pricing.usage_rates = vec![UsageRate::marked_up("gb", Decimal::ONE, Decimal::ONE, Decimal::TEN)];
         a
     }
@@ -185,9 +190,12 @@ mod tests {
         assert!(meter(&metered(), &isv_id(), &report(&[]), now()).is_err());
         let too_many: Vec<(&str, i64, DateTime<Utc>)> = (0..26).map(|_| ("gb", 1, now())).collect();
         assert!(meter(&metered(), &isv_id(), &report(&too_many), now()).is_err());
-        // The agreement started at noon of its first day; an hour before its first day is outside.
+        // Before its first day, or before the buyer accepted, is outside its term.
         let future = Agreement { start_date: now().date_naive().succ_opt().unwrap(), ..metered() };
         let outside = meter(&future, &isv_id(), &input, now()).unwrap();
         assert!(matches!(&outside[0], Metering::Rejected(r) if r.contains("outside the agreement's term")));
+        let just_accepted = Agreement { accepted_at: now() - Duration::minutes(10), ..metered() };
+        let early = meter(&just_accepted, &isv_id(), &report(&[("gb", 1, now() - Duration::minutes(11))]), now()).unwrap();
+        assert!(matches!(&early[0], Metering::Rejected(r) if r.contains("outside the agreement's term")));
     }
 }

@@ -85,8 +85,11 @@ impl Results {
         if self.load.errors > 0 {
             out.push(format!("{} of the load run's requests failed", self.load.errors));
         }
-        for s in self.sweep.iter().filter(|s| s.items_read as f64 > sweep_bound(s.due)) {
-            out.push(format!("the sweep read {} items for {} due in a table of {}", s.items_read, s.due, s.table_items));
+        for s in self.sweep.iter().filter(|s| s.items_read as f64 > sweep_bound(s.due, s.invoices)) {
+            out.push(format!(
+                "the sweep read {} items for {} due and {} invoices in a table of {}",
+                s.items_read, s.due, s.invoices, s.table_items
+            ));
         }
         for (function, bytes) in self.package_bytes.iter().filter(|(f, b)| **b > max_package_bytes(f)) {
             out.push(format!("{function}'s package is {bytes} bytes, over {}", max_package_bytes(function)));
@@ -169,15 +172,16 @@ impl Results {
     }
 
     fn sweep_table(&self, out: &mut String) {
-        line(out, format!("\n{:>12} {:>6} {:>11} {:>14}  check", "table items", "due", "items read", "limit"));
+        line(out, format!("\n{:>12} {:>6} {:>9} {:>11} {:>14}  check", "table items", "due", "invoices", "items read", "limit"));
         for s in &self.sweep {
-            let bound = sweep_bound(s.due);
+            let bound = sweep_bound(s.due, s.invoices);
             line(
                 out,
                 format!(
-                    "{:>12} {:>6} {:>11} {:>14.0}  {}",
+                    "{:>12} {:>6} {:>9} {:>11} {:>14.0}  {}",
                     s.table_items,
                     s.due,
+                    s.invoices,
                     s.items_read,
                     bound,
                     verdict(s.items_read as f64 <= bound)
@@ -203,10 +207,11 @@ impl Results {
     }
 }
 
-/// The most a sweep may read for `due` items: each twice (its key in the keys-only due index, then
-/// the item itself), a tenth more for what falls due meanwhile, and a few for empty partitions.
-pub fn sweep_bound(due: u64) -> f64 {
-    2.0 * 1.1 * due as f64 + 10.0
+/// The most a sweep may read for `due` items and `invoices` months of usage: each item twice (its
+/// key in the keys-only due index, then the item itself) and each month once more (its one usage
+/// total), a tenth more for what falls due meanwhile, and a few for empty partitions.
+pub fn sweep_bound(due: u64, invoices: u64) -> f64 {
+    1.1 * (2.0 * due as f64 + 3.0 * invoices as f64) + 10.0
 }
 
 #[cfg(test)]
@@ -252,7 +257,7 @@ mod tests {
         let mut r = results(3.0, 1.5);
         assert!(r.broken().is_empty());
         r.load.errors = 2;
-        r.sweep.push(crate::sweep::Scaling { table_items: 10_000, due: 100, items_read: 10_000 });
+        r.sweep.push(crate::sweep::Scaling { table_items: 10_000, due: 100, invoices: 0, items_read: 10_000 });
         assert_eq!(r.broken().len(), 2, "{:?}", r.broken());
     }
 

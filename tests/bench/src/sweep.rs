@@ -2,8 +2,9 @@
 //!
 //! A table of each size is made from real items: a small set made through the API (sellers, a
 //! product, authorizations, offers, an agreement and their events) is copied with fresh ids until
-//! the table holds enough, and `DUE` copies of an authorization past its end date are added. The
-//! sweep then runs with the clock past that date; DynamoDB's own counts say what it read.
+//! the table holds enough, and `DUE` copies of an authorization past its end date are added, and
+//! `DUE` copies of a metered agreement whose month of usage is due to be invoiced. The sweep then
+//! runs with the clock past those dates; DynamoDB's own counts say what it read.
 
 use crate::stack::Stack;
 use crate::workload::{self, Cast, ISV, RESELLER};
@@ -22,7 +23,11 @@ type Item = HashMap<String, AttributeValue>;
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Scaling {
     pub table_items: u64,
+    /// Items expired.
     pub due: u64,
+    /// Invoices issued (each a metered agreement's month of usage).
+    #[serde(default)]
+    pub invoices: u64,
     pub items_read: u64,
 }
 
@@ -40,6 +45,8 @@ pub async fn measure(stack: &Stack) -> Result<Vec<Scaling>, String> {
     let lapsing: Vec<Item> = scan(stack).await?.into_iter().filter(|item| pk(item).ends_with(&lapsing)).collect();
     // The sweep's first run also settles the one authorization the copies were made from.
     delete(stack, &lapsing).await?;
+    let metered = metered_deal(stack).await?;
+    delete(stack, &metered).await?;
     stack.running.gateway.clock.set(Some(chrono::Utc::now() + chrono::Duration::days(3)));
 
     let mut copies = 0u32;
@@ -55,6 +62,8 @@ pub async fn measure(stack: &Stack) -> Result<Vec<Scaling>, String> {
         for _ in 0..DUE {
             copies += 1;
             items.extend(lapsing.iter().map(|item| copy(item, copies)));
+            copies += 1;
+            items.extend(metered.iter().map(|item| copy(item, copies)));
         }
         put(stack, items).await?;
         let table_items = count(stack).await?;
@@ -62,9 +71,36 @@ pub async fn measure(stack: &Stack) -> Result<Vec<Scaling>, String> {
         let report = fn_expire_sweep::sweep(&stack.app).await.map_err(|e| format!("the sweep failed: {e}"))?;
         let usage = stack.meter.take();
         let expired = report.expired.opportunities + report.expired.offers + report.expired.agreements;
-        out.push(Scaling { table_items, due: expired, items_read: usage.items_read });
+        out.push(Scaling { table_items, due: expired, invoices: report.invoices_issued, items_read: usage.items_read });
     }
     Ok(out)
+}
+
+/// A usage-only agreement accepted the day before this month began, with an hour of usage on
+/// that day: its month (that one day) is invoiced at 06:00 on the 1st. Its items (the deal's
+/// authorization, offer, agreement, usage total, record and events) are what each copy repeats.
+async fn metered_deal(stack: &Stack) -> Result<Vec<Item>, String> {
+    use chrono::{Datelike, TimeZone};
+    let today = chrono::Utc::now().date_naive();
+    let first = chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1).ok_or("no first of the month")?;
+    let before = chrono::Utc.from_utc_datetime(&(first.pred_opt().ok_or("no day before")?.and_hms_opt(12, 0, 0).ok_or("noon")?));
+    let clock = &stack.running.gateway.clock;
+    clock.set(Some(before));
+    let product = serde_json::json!({"title": "Data Lake", "productType": "saas-subscription", "paid": true,
+        "dimensions": [{"key": "gb", "name": "GB scanned", "unitPrice": "0.0456789", "kind": "usage"}]});
+    let product = workload::id(&stack.ok("POST", "/products", ISV, Some(&product)).await?, "productId")?;
+    let created = stack.ok("POST", "/opportunities", ISV, Some(&workload::opportunity_body(&product, workload::until(30)))).await?;
+    let opportunity = workload::id(&created["items"][0], "opportunityId")?;
+    let offer =
+        workload::id(&stack.ok("POST", "/offers", RESELLER, Some(&workload::offer_body(&opportunity, &product))).await?, "offerId")?;
+    let accepted = stack.ok("POST", &format!("/offers/{offer}/accept"), workload::BUYER, Some(&serde_json::json!({}))).await?;
+    let agreement = workload::id(&accepted, "agreementId")?;
+    let at = (before - chrono::Duration::minutes(30)).to_rfc3339();
+    let usage = serde_json::json!({"records": [{"dimensionKey": "gb", "quantity": 2500, "timestamp": at}]});
+    stack.ok("POST", &format!("/agreements/{agreement}/usage"), ISV, Some(&usage)).await?;
+    clock.set(None);
+    let ids = [opportunity, offer, agreement];
+    Ok(scan(stack).await?.into_iter().filter(|item| ids.iter().any(|id| pk(item).contains(id.as_str()))).collect())
 }
 
 fn pk(item: &Item) -> &str {
