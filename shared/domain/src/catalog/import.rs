@@ -30,6 +30,9 @@ pub struct Imported {
     latest_agreement_start_date: Option<String>,
 }
 
+/// Dimension keys and their prices, as the rate cards write them.
+type Prices = Vec<(String, String)>;
+
 #[derive(Debug)]
 enum Pricing {
     /// Absolute wholesale prices per dimension.
@@ -345,7 +348,7 @@ impl Imported {
 
 /// The contract's pricing term, if any, and the usage rates of a usage-based one: each type at
 /// most once, as the Catalog API takes them.
-fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Vec<(String, String)>)> {
+fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Prices)> {
     let terms = list(d, "Terms", at)?;
     let mut contract = None;
     let mut usage = None;
