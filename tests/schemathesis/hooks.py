@@ -101,7 +101,8 @@ def gateways_not_found_for_an_undeclared_method(ctx, response, case):
 # A generation hook, not an exemption: it teaches the generator the cross-change rules of
 # `POST /opportunities/import` that no schema of one change at a time can state (OpenAPI 3.0 has no
 # `contains`), so that a change set the document allows also keeps them. docs/api.md: "Exactly one
-# `CreateResaleAuthorization` (...) and an `UpdatePricingTerms` of one term. Rate cards (...; several
+# `CreateResaleAuthorization` (...) and an `UpdatePricingTerms` of one contract term, a
+# `ResaleUsageBasedPricingTerm` beside it or alone, each type at most once. Rate cards (...; several
 # must agree)"; a `ResaleFixedUpfrontPricingTerm` "plus `UpdatePaymentScheduleTerms`". Positive cases
 # only, in every phase (the coverage phase applies case hooks, not body hooks); a negative case is
 # left as generated.
@@ -124,6 +125,20 @@ _IMPORT_SCHEDULE = {
 _RATE_CARD_TERMS = {"ResaleConfigurableUpfrontPricingTerm", "ResaleUsageBasedPricingTerm"}
 
 
+def _distinct_terms(terms):
+    """Each term type once, and one contract term at most beside the usage term."""
+    kept, seen, contract = [], set(), False
+    for term in terms:
+        kind = term.get("Type")
+        usage = kind == "ResaleUsageBasedPricingTerm"
+        if kind in seen or (contract and not usage):
+            continue
+        seen.add(kind)
+        contract = contract or not usage
+        kept.append(term)
+    return kept
+
+
 def _importable(changes):
     """The change set with one CreateResaleAuthorization (the first), an UpdatePricingTerms, a payment
     schedule for a fixed upfront price, and rate cards that agree on each dimension's price."""
@@ -135,6 +150,7 @@ def _importable(changes):
     for change in changes:
         if change.get("ChangeType") != "UpdatePricingTerms":
             continue
+        change["DetailsDocument"]["Terms"] = _distinct_terms(change["DetailsDocument"]["Terms"])
         for term in change["DetailsDocument"]["Terms"]:
             if term.get("Type") in _RATE_CARD_TERMS:
                 prices = {}
@@ -146,7 +162,7 @@ def _importable(changes):
         changes.append(copy.deepcopy(_IMPORT_PRICING))
     # The last UpdatePricingTerms is the one that counts.
     pricing = [c for c in changes if c.get("ChangeType") == "UpdatePricingTerms"][-1]
-    fixed = pricing["DetailsDocument"]["Terms"][0].get("Type") == "ResaleFixedUpfrontPricingTerm"
+    fixed = any(t.get("Type") == "ResaleFixedUpfrontPricingTerm" for t in pricing["DetailsDocument"]["Terms"])
     if fixed and "UpdatePaymentScheduleTerms" not in kinds:
         changes.append(copy.deepcopy(_IMPORT_SCHEDULE))
     # Back to 20 changes at most, dropping the last change no rule needs: not the create, not the

@@ -335,3 +335,44 @@ async fn a_list_of_invoices_pages_inside_an_agreement_and_its_token_is_its_own()
     assert_eq!(invoices(&stack, "?status=scheduled", BUYER).await.len(), 3);
     assert_eq!(invoices(&stack, "", OUTSIDER).await, Vec::<Value>::new());
 }
+
+/// Sixty monthly payments of 100.00 from February 2027: a five-year schedule.
+fn sixty_payments(product: &str) -> Value {
+    let payments: Vec<Value> = (0..60)
+        .map(|i| json!({"amount": "100.00", "invoiceDate": format!("{}-{:02}-01", 2027 + (i + 1) / 12, (i + 1) % 12 + 1)}))
+        .collect();
+    opportunity_body(
+        product,
+        json!({
+            "duration": {"type": "singleUse", "endDate": "2027-01-31"},
+            "discount": {"type": "flexiblePaymentSchedule", "contractMonths": 60, "units": [{"dimensionKey": "users", "units": 5}], "payments": payments},
+        }),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sixty_payment_schedule_replacing_another_writes_no_invoice_of_either_and_the_sweep_issues_all_sixty() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let first = stack.opportunity(sixty_payments(&product)).await;
+    let offer = stack.offer(&id(&first, "opportunityId"), &product, json!({})).await.body;
+    let replaced = id(&accept(&stack, &offer).await, "agreementId");
+    let second = stack.opportunity(sixty_payments(&product)).await;
+    let offer = stack.offer(&id(&second, "opportunityId"), &product, json!({"replacesAgreementId": replaced})).await;
+    assert_eq!(offer.status, 201, "{offer:?}");
+    // One transaction: the offer, both agreements and the event; sixty cancellations would not fit.
+    let successor = id(&accept(&stack, &offer.body).await, "agreementId");
+    let old = invoices(&stack, &format!("?agreementId={replaced}&limit=100"), ISV).await;
+    assert_eq!((old.len(), old.iter().all(|i| i["status"] == "cancelled")), (60, true));
+    let new = invoices(&stack, &format!("?agreementId={successor}&limit=100"), BUYER).await;
+    assert_eq!((new.len(), new.iter().all(|i| i["status"] == "scheduled")), (60, true));
+    assert_eq!(new[59]["invoiceId"].as_str().map(|i| i.ends_with("-p60")), Some(true));
+    // Five years on, every payment has come: one sweep issues all sixty, in rounds of transactions.
+    stack.set_clock("2032-01-02T00:00:00Z").await;
+    let swept = stack.sweep_report().await;
+    assert_eq!(swept["invoicesIssued"], 60, "{swept}");
+    assert_eq!(stack.sweep_report().await["invoicesIssued"], 0);
+    let report = stack.get("/reports/billing?from=2027-01-01&to=2032-12-31&limit=100", RESELLER).await;
+    assert_eq!(report.body["items"].as_array().map(Vec::len), Some(60), "{report:?}");
+    assert!(invoices(&stack, &format!("?agreementId={replaced}&limit=100"), ISV).await.iter().all(|i| i["status"] == "cancelled"));
+}

@@ -20,7 +20,7 @@ pub struct Imported {
     single_use: bool,
     pricing: Option<Pricing>,
     /// The rates of a `ResaleUsageBasedPricingTerm`, beside the contract's term or alone.
-    usage_prices: Vec<(String, String)>,
+    usage_prices: Option<Prices>,
     payments: Option<Vec<Value>>,
     eula: Option<Value>,
     reseller_agreement: Option<Value>,
@@ -115,7 +115,7 @@ pub fn import(body: &Value) -> DomainResult<Imported> {
     if !created {
         return Err(err(key, "the change set must create a resale authorization (CreateResaleAuthorization)"));
     }
-    if imported.pricing.is_none() && imported.usage_prices.is_empty() {
+    if imported.pricing.is_none() && imported.usage_prices.is_none() {
         return Err(err(key, "the change set must price the authorization (UpdatePricingTerms)"));
     }
     Ok(imported)
@@ -293,7 +293,7 @@ impl Imported {
     /// Under a payment schedule, usage dimensions keep their list rates (see `Discount`): a
     /// change set that gives them others cannot be taken as it is.
     fn check_usage_at_list(&self, product: &Product) -> DomainResult<()> {
-        for (key, price) in &self.usage_prices {
+        for (key, price) in self.usage_prices.iter().flatten() {
             let list = product.dimension(key).map(|d| d.unit_price);
             let same = crate::money::parse_decimal(price, "Price").ok().zip(list).is_some_and(|(p, l)| p == l);
             if !same {
@@ -308,14 +308,14 @@ impl Imported {
 
     fn discount(&self) -> DomainResult<Value> {
         let usage_alone = Pricing::RateCard { currency: None, prices: Vec::new() };
-        let pricing = self.pricing.as_ref().or((!self.usage_prices.is_empty()).then_some(&usage_alone));
+        let pricing = self.pricing.as_ref().or(self.usage_prices.as_ref().map(|_| &usage_alone));
         match pricing {
             // Exactly the dimensions the rate cards name: one they leave out is not authorized,
             // and one `AddDimensions` added is a custom dimension with its name and kind.
             Some(Pricing::RateCard { prices, .. }) => {
                 let dimension_prices: Vec<Value> = prices
                     .iter()
-                    .chain(&self.usage_prices)
+                    .chain(self.usage_prices.iter().flatten())
                     .map(|(k, p)| match self.added_dimensions.iter().find(|(key, _, _)| key == k) {
                         Some((_, name, true)) => json!({"dimensionKey": k, "price": p, "name": name, "kind": "usage"}),
                         Some((_, name, false)) => json!({"dimensionKey": k, "price": p, "name": name}),
@@ -348,7 +348,7 @@ impl Imported {
 
 /// The contract's pricing term, if any, and the usage rates of a usage-based one: each type at
 /// most once, as the Catalog API takes them.
-fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Prices)> {
+fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Option<Prices>)> {
     let terms = list(d, "Terms", at)?;
     let mut contract = None;
     let mut usage = None;
@@ -371,7 +371,7 @@ fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Prices)> {
     if contract.is_none() && usage.is_none() {
         return Err(err(format!("{at}.Terms"), "UpdatePricingTerms must carry a pricing term"));
     }
-    Ok((contract, usage.unwrap_or_default()))
+    Ok((contract, usage))
 }
 
 fn contract_term(term: &Value, at: &str, kind: &str) -> DomainResult<Pricing> {
