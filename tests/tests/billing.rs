@@ -316,6 +316,11 @@ async fn a_list_of_invoices_pages_inside_an_agreement_and_its_token_is_its_own()
         let items = r.body["items"].as_array().unwrap();
         assert!(items.len() <= 2);
         seen.extend(items.iter().map(|i| id(i, "invoiceId")));
+        if next.is_none() {
+            // A new agreement between two pages takes no place of the ones already being listed.
+            let offer = stack.offer(&id(&seats, "opportunityId"), &product, json!({})).await.body;
+            accept(&stack, &offer).await;
+        }
         match r.body["nextToken"].as_str() {
             Some(token) => next = Some(token.to_string()),
             None => break,
@@ -326,6 +331,7 @@ async fn a_list_of_invoices_pages_inside_an_agreement_and_its_token_is_its_own()
     unique.sort();
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (4, 4), "the upfront invoice and three payments, each once: {seen:?}");
+    assert_eq!(invoices(&stack, "?limit=100", BUYER).await.len(), 5, "and the new agreement's, listed from the start");
     let first = stack.get("/invoices?limit=1", BUYER).await;
     let token = first.body["nextToken"].as_str().unwrap();
     assert_eq!(stack.get(&format!("/invoices?limit=1&nextToken={token}"), ISV).await.status, 400, "another caller's token");

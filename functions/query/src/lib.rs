@@ -10,11 +10,12 @@ use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_domain::AccountId;
 use cppo_domain::{catalog, report};
-use cppo_platform::api::{expanded_body, page_body, page_request, path_id};
+use cppo_platform::api::{expanded_body, page_body, page_request, path_id, ListRequest};
 use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
 use cppo_platform::store::{
     agreements_accepted, invoices_issued, party_streams, Index, Position, StoredInvoice, AGREEMENT, OFFER, OPPORTUNITY,
 };
+use cppo_platform::token::Within;
 use cppo_platform::App;
 use serde_json::Value;
 
@@ -117,7 +118,8 @@ async fn sales_report(app: &App, req: &ApiRequest<'_>) -> Answer {
 }
 
 /// The caller's invoices: its agreements' (newest first, as `GET /agreements` lists them), each
-/// agreement's in issue order, upcoming ones included; or one agreement's alone.
+/// agreement's in its own order, upcoming ones included; or one agreement's alone. A page may stop
+/// inside an agreement: the next resumes there, by the agreement's id.
 async fn list_invoices(app: &App, req: &ApiRequest<'_>) -> Answer {
     let status = match req.query("status") {
         None => None,
@@ -125,56 +127,76 @@ async fn list_invoices(app: &App, req: &ApiRequest<'_>) -> Answer {
             Some(InvoiceStatus::parse(raw).ok_or_else(|| ApiError::validation("status", "status must be scheduled, issued or cancelled"))?)
         }
     };
-    let now = app.now();
-    let expand = Expand { caller: &req.caller, now, status };
     if let Some(agreement_id) = req.query("agreementId") {
         if !IdKind::Agreement.is_valid(agreement_id) {
             return Err(ApiError::validation("agreementId", "agreementId is not an agreement id"));
         }
         let list = page_request(req, &app.config, &[])?;
+        let mut page = InvoicePage { caller: &req.caller, now: app.now(), status, limit: list.limit, items: Vec::new(), next: None };
         // Another party's agreement, or none: an empty list, as for any filter that matches nothing.
-        let found = app.store.load::<Agreement>(AGREEMENT, agreement_id).await?.map(|a| a.value).filter(|a| a.party(&req.caller).is_some());
-        let (items, next) = expand.page(found.as_slice(), &[Vec::new()], list.skip, list.limit, None);
-        return Ok((200, expanded_body(items, next, &list)));
+        if let Some(a) = party_agreement(app, req, agreement_id).await? {
+            page.take(&a, skip_of(&list, agreement_id), &[]);
+        }
+        return Ok((200, expanded_body(page.items, page.next, &list)));
     }
     let streams = party_streams(&req.caller, AGREEMENT, ALL_SIDES);
     let list = page_request(req, &app.config, &streams)?;
-    let page = app.store.list(&streams, list.positions.clone(), list.limit, |_: &Agreement| true).await?;
-    // Where each agreement of the page starts: the request's positions, then after each one.
-    let starts: Vec<Vec<Position>> = std::iter::once(list.positions.clone()).chain(page.marks.iter().cloned()).collect();
-    let (items, next) = expand.page(&page.items, &starts, list.skip, list.limit, page.next.map(|n| (n, 0)));
-    Ok((200, expanded_body(items, next, &list)))
+    let mut page = InvoicePage { caller: &req.caller, now: app.now(), status, limit: list.limit, items: Vec::new(), next: None };
+    if let Some((id, skip)) = &list.within {
+        if let Some(a) = party_agreement(app, req, id).await? {
+            page.take(&a, *skip as usize, &list.positions);
+        }
+        if page.items.len() == page.limit && page.next.is_none() {
+            page.next = Some((list.positions.clone(), None));
+        }
+    }
+    if page.next.is_none() {
+        let agreements = app.store.list(&streams, list.positions.clone(), list.limit, |_: &Agreement| true).await?;
+        let whole = agreements.items.iter().zip(&agreements.marks).all(|(a, after)| page.take(a, 0, after));
+        if whole {
+            page.next = agreements.next.map(|positions| (positions, None));
+        }
+    }
+    Ok((200, expanded_body(page.items, page.next, &list)))
 }
 
-/// Turns a page of agreements into a page of their invoices.
-struct Expand<'a> {
+/// An agreement by id, when the caller is a party to it.
+async fn party_agreement(app: &App, req: &ApiRequest<'_>, id: &str) -> Result<Option<Agreement>, ApiError> {
+    if !IdKind::Agreement.is_valid(id) {
+        return Ok(None);
+    }
+    Ok(app.store.load::<Agreement>(AGREEMENT, id).await?.map(|a| a.value).filter(|a| a.party(&req.caller).is_some()))
+}
+
+fn skip_of(list: &ListRequest<'_>, agreement_id: &str) -> usize {
+    list.within.as_ref().filter(|(id, _)| id == agreement_id).map_or(0, |(_, skip)| *skip as usize)
+}
+
+/// A page of invoices filled from agreements, one at a time.
+struct InvoicePage<'a> {
     caller: &'a AccountId,
     now: DateTime<Utc>,
     status: Option<InvoiceStatus>,
+    limit: usize,
+    items: Vec<Value>,
+    next: Option<(Vec<Position>, Option<Within>)>,
 }
 
-type Resume = Option<(Vec<Position>, u32)>;
-
-impl Expand<'_> {
-    /// Up to `limit` invoices of `agreements`, passing over the first one's first `skip`; when
-    /// the page fills inside an agreement, the next page resumes there (`starts[j]`, and how many
-    /// of its invoices were given), else at `after`.
-    fn page(&self, agreements: &[Agreement], starts: &[Vec<Position>], skip: u32, limit: usize, after: Resume) -> (Vec<Value>, Resume) {
-        let mut items = Vec::new();
-        for (j, a) in agreements.iter().enumerate() {
-            let from = if j == 0 { skip as usize } else { 0 };
-            for (k, i) in invoice::invoices(a, self.now).iter().enumerate().skip(from) {
-                if self.status.is_some_and(|s| i.status != s) {
-                    continue;
-                }
-                if items.len() == limit {
-                    let resume = starts.get(j).cloned().unwrap_or_default();
-                    return (items, Some((resume, u32::try_from(k).unwrap_or(u32::MAX))));
-                }
-                items.push(i.view(self.caller));
+impl InvoicePage<'_> {
+    /// Takes `a`'s invoices from its `skip`-th. When the page fills before the last, the next
+    /// page resumes inside `a` (then at `after`, the list's positions after `a`): false.
+    fn take(&mut self, a: &Agreement, skip: usize, after: &[Position]) -> bool {
+        for (k, i) in invoice::invoices(a, self.now).iter().enumerate().skip(skip) {
+            if self.status.is_some_and(|s| i.status != s) {
+                continue;
             }
+            if self.items.len() == self.limit {
+                self.next = Some((after.to_vec(), Some((a.agreement_id.clone(), u32::try_from(k).unwrap_or(u32::MAX)))));
+                return false;
+            }
+            self.items.push(i.view(self.caller));
         }
-        (items, after)
+        true
     }
 }
 

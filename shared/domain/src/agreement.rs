@@ -164,13 +164,23 @@ impl Agreement {
 
     /// The last day it runs: its end date, or the day it was cancelled or replaced.
     pub fn last_day(&self) -> NaiveDate {
-        let early = self.ended_on.or_else(|| self.replaced_on.and_then(|d| d.pred_opt()));
+        let early = self.ended_on_or_cancelled().or_else(|| self.replaced_on.and_then(|d| d.pred_opt()));
         early.map_or(self.end_date, |d| d.min(self.end_date))
     }
 
     /// True when it was cancelled or replaced: its invoices after its last day are cancelled.
     pub fn ended_early(&self) -> bool {
-        self.ended_on.is_some() || self.replaced_on.is_some()
+        self.ended_on_or_cancelled().is_some() || self.replaced_on.is_some()
+    }
+
+    /// The day it ended early; for one cancelled before that day was recorded, its
+    /// cancellation's answer says it.
+    fn ended_on_or_cancelled(&self) -> Option<NaiveDate> {
+        let cancelled = || {
+            let c = self.cancellation.as_ref().filter(|_| self.state == AgreementStatus::Cancelled)?;
+            c.answered_at.map(|at| at.date_naive())
+        };
+        self.ended_on.or_else(cancelled)
     }
 
     /// The N-day reminder falls due at 00:00 UTC of the day N days before the end date.

@@ -136,11 +136,11 @@ impl Invoice {
     }
 }
 
-/// Every invoice of `a` at `now`, in issue order: its plan, then its usage as billed.
+/// Every invoice of `a` at `now`: its plan in issue order, then its months of usage in the order
+/// they were billed. Only ever appended to, so a list's place inside an agreement holds.
 pub fn invoices(a: &Agreement, now: DateTime<Utc>) -> Vec<Invoice> {
     let mut all = plan(a, now);
     all.extend(a.billing.usage.iter().map(|bill| usage_invoice(a, bill)));
-    all.sort_by_key(|i| i.issue_date);
     all
 }
 

@@ -104,6 +104,9 @@ fn check(a: &Agreement, record: &UsageRecordInput, now: DateTime<Utc>) -> Result
     if at < began || at.date_naive() > a.last_day() {
         return Err(format!("timestamp is outside the agreement's term ({} to {})", stamp(began), a.last_day()));
     }
+    if a.billing.usage_through.is_some_and(|billed| at.date_naive() <= billed) {
+        return Err("timestamp is in a period already invoiced".into());
+    }
     let hour = at.duration_trunc(Duration::hours(1)).map_err(|_| "timestamp is out of range".to_string())?;
     Ok(Usage { dimension_key: record.dimension_key.clone(), hour, quantity })
 }
@@ -176,6 +179,15 @@ mod tests {
         assert!(results[4].contains("future"), "{}", results[4]);
         assert!(results[5].contains("6 hours old"), "{}", results[5]);
         assert_eq!(results[6], "Success");
+    }
+
+    #[test]
+    fn a_record_of_a_period_already_invoiced_is_rejected() {
+        // The race the sweep's 06:00 start leaves: a late record decided as the month is billed.
+        let mut billed = metered();
+        billed.billing.usage_through = Some(now().date_naive());
+        let results = meter(&billed, &isv_id(), &report(&[("gb", 1, now() - Duration::minutes(1))]), now()).unwrap();
+        assert!(matches!(&results[0], Metering::Rejected(r) if r.contains("already invoiced")), "{results:?}");
     }
 
     #[test]

@@ -25,8 +25,9 @@ pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
 /// A list request: where to start each side, how many items, and what its next token is bound to.
 pub struct ListRequest<'a> {
     pub positions: Vec<Position>,
-    /// For a list that expands each item it reads: how many of the first item's to pass over.
-    pub skip: u32,
+    /// For a list that expands each item it reads: the item a page stopped inside, and how many
+    /// of its own were given.
+    pub within: Option<token::Within>,
     pub limit: usize,
     streams: &'a [Stream],
     query: String,
@@ -51,7 +52,7 @@ pub fn page_request<'a>(req: &'a ApiRequest<'_>, config: &'a Config, streams: &'
     })?;
     let mut list = ListRequest {
         positions: vec![Position::Start; streams.len()],
-        skip: 0,
+        within: None,
         limit,
         streams,
         query: req.list_query(),
@@ -60,17 +61,20 @@ pub fn page_request<'a>(req: &'a ApiRequest<'_>, config: &'a Config, streams: &'
         key: key.as_bytes(),
     };
     if let Some(token) = req.query("nextToken") {
-        (list.positions, list.skip) = token::open_at(list.key, &list.binding(), streams, token)
+        (list.positions, list.within) = token::open_at(list.key, &list.binding(), streams, token)
             .ok_or_else(|| ApiError::validation("nextToken", "nextToken is not one this list issued for this query"))?;
     }
     Ok(list)
 }
 
 /// A page of a list that expands what it reads, and where its next page starts: the positions
-/// before the item it stopped inside, and how many of that item's it gave.
-pub fn expanded_body(items: Vec<Value>, next: Option<(Vec<Position>, u32)>, list: &ListRequest<'_>) -> Value {
+/// after the item it stopped inside, that item and how many of its own it gave.
+pub fn expanded_body(items: Vec<Value>, next: Option<(Vec<Position>, Option<token::Within>)>, list: &ListRequest<'_>) -> Value {
     let mut body = json!({ "items": items });
-    if let Some(token) = next.and_then(|(positions, skip)| token::seal_at(list.key, &list.binding(), list.streams, &positions, skip)) {
+    let seal = |(positions, within): (Vec<Position>, Option<token::Within>)| {
+        token::seal_at(list.key, &list.binding(), list.streams, &positions, within.as_ref())
+    };
+    if let Some(token) = next.and_then(seal) {
         body["nextToken"] = Value::String(token);
     }
     body

@@ -45,12 +45,15 @@ pub fn verify(key: &[u8], binding: &Binding<'_>, token: &str) -> Option<Vec<u8>>
 
 /// The token for `positions`, one per stream.
 pub fn seal(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position]) -> Option<String> {
-    seal_at(key, binding, streams, positions, 0)
+    seal_at(key, binding, streams, positions, None)
 }
 
-/// The token for `positions` and, for a list that expands each item it reads into several, how
-/// many of the next item's have been given already (`skip`).
-pub fn seal_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position], skip: u32) -> Option<String> {
+/// Inside one item of a list that expands each item it reads into several: the item's id, and
+/// how many of its own have been given already.
+pub type Within = (String, u32);
+
+/// The token for `positions` (after the item a page stopped inside, when it did) and `within`.
+pub fn seal_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position], within: Option<&Within>) -> Option<String> {
     let mut raw: Vec<Value> = streams
         .iter()
         .zip(positions)
@@ -60,25 +63,27 @@ pub fn seal_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions:
             Position::After(sort_key) => stream.position_parts(sort_key).map(Value::from),
         })
         .collect::<Option<_>>()?;
-    if skip > 0 {
-        raw.push(serde_json::json!({"skip": skip}));
+    if let Some((id, skip)) = within {
+        raw.push(serde_json::json!({"within": id, "skip": skip}));
     }
     sign(key, binding, &serde_json::to_vec(&raw).ok()?)
 }
 
 /// The positions of a token this list issued for this binding; `None` for anything else.
 pub fn open(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<Vec<Position>> {
-    open_at(key, binding, streams, token).map(|(positions, _)| positions)
+    open_at(key, binding, streams, token).filter(|(_, within)| within.is_none()).map(|(positions, _)| positions)
 }
 
-/// The positions and the skip of a token this list issued for this binding.
-pub fn open_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<(Vec<Position>, u32)> {
+/// The positions, and where inside an item, of a token this list issued for this binding.
+pub fn open_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<(Vec<Position>, Option<Within>)> {
     let mut raw: Vec<Value> = serde_json::from_slice(&verify(key, binding, token)?).ok()?;
-    let skip = if raw.len() == streams.len() + 1 {
-        let skip = raw.pop()?.get("skip")?.as_u64()?;
-        u32::try_from(skip).ok().filter(|s| *s > 0)?
+    let within = if raw.len() == streams.len() + 1 {
+        let last = raw.pop()?;
+        let id = last.get("within")?.as_str().filter(|id| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))?;
+        let skip = u32::try_from(last.get("skip")?.as_u64()?).ok()?;
+        Some((id.to_string(), skip))
     } else {
-        0
+        None
     };
     if raw.len() != streams.len() {
         return None;
@@ -96,7 +101,7 @@ pub fn open_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &st
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;
-    Some((positions, skip))
+    Some((positions, within))
 }
 
 #[cfg(test)]
@@ -132,11 +137,13 @@ mod tests {
     }
 
     #[test]
-    fn a_skip_travels_signed_with_its_positions() {
-        let token = seal_at(KEY, &MINE, &streams(), &positions(), 7).unwrap();
-        assert_eq!(open_at(KEY, &MINE, &streams(), &token), Some((positions(), 7)));
-        assert_eq!(open_at(KEY, &MINE, &[], &seal_at(KEY, &MINE, &[], &[], 3).unwrap()), Some((vec![], 3)));
-        assert_eq!(open_at(KEY, &MINE, &streams(), &seal(KEY, &MINE, &streams(), &positions()).unwrap()), Some((positions(), 0)));
+    fn a_place_inside_an_item_travels_signed_with_its_positions() {
+        let within: Within = ("agr-1".into(), 7);
+        let token = seal_at(KEY, &MINE, &streams(), &positions(), Some(&within)).unwrap();
+        assert_eq!(open_at(KEY, &MINE, &streams(), &token), Some((positions(), Some(within.clone()))));
+        assert_eq!(open(KEY, &MINE, &streams(), &token), None, "a list that does not expand takes no such token");
+        assert_eq!(open_at(KEY, &MINE, &[], &seal_at(KEY, &MINE, &[], &[], Some(&within)).unwrap()), Some((vec![], Some(within))));
+        assert_eq!(open_at(KEY, &MINE, &streams(), &seal(KEY, &MINE, &streams(), &positions()).unwrap()), Some((positions(), None)));
     }
 
     #[test]

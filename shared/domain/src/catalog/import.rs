@@ -19,8 +19,10 @@ pub struct Imported {
     end_date: Option<String>,
     single_use: bool,
     pricing: Option<Pricing>,
-    /// The rates of a `ResaleUsageBasedPricingTerm`, beside the contract's term or alone.
+    /// The rates of a `ResaleUsageBasedPricingTerm`, beside the contract's term or alone, and
+    /// their currency.
     usage_prices: Option<Prices>,
+    usage_currency: Option<String>,
     payments: Option<Vec<Value>>,
     eula: Option<Value>,
     reseller_agreement: Option<Value>,
@@ -32,6 +34,9 @@ pub struct Imported {
 
 /// Dimension keys and their prices, as the rate cards write them.
 type Prices = Vec<(String, String)>;
+
+/// A usage term: its currency, when it names one, and its rates.
+type UsageTerm = (Option<String>, Prices);
 
 #[derive(Debug)]
 enum Pricing {
@@ -157,7 +162,8 @@ impl Imported {
             "UpdatePricingTerms" => {
                 let (contract, usage) = pricing(d, at)?;
                 self.pricing = contract;
-                self.usage_prices = usage;
+                self.usage_currency = usage.as_ref().and_then(|(currency, _)| currency.clone());
+                self.usage_prices = usage.map(|(_, prices)| prices);
             }
             "UpdatePaymentScheduleTerms" => self.payments = Some(schedule(d, at)?),
             "UpdateAvailability" => self.availability(d, at)?,
@@ -248,15 +254,15 @@ impl Imported {
     /// The create body, given the product the change set names (when it is the caller's): a
     /// dimension the rate card leaves out keeps its list price.
     pub fn create_body(&self, product: Option<&Product>) -> DomainResult<Value> {
-        let currency = match &self.pricing {
+        let contract_currency = match &self.pricing {
             Some(Pricing::RateCard { currency, .. } | Pricing::Grants { currency, .. }) => currency.as_deref(),
             None => None,
         };
         if let (Some(product), Some(Pricing::Grants { .. })) = (product, &self.pricing) {
             self.check_usage_at_list(product)?;
         }
-        if let (Some(product), Some(currency)) = (product, currency) {
-            if product.currency.code() != currency {
+        for currency in [contract_currency, self.usage_currency.as_deref()].into_iter().flatten() {
+            if let Some(product) = product.filter(|p| p.currency.code() != currency) {
                 let message =
                     format!("the change set prices in {currency}; product {} is priced in {}", product.product_id, product.currency.code());
                 return Err(err("CurrencyCode", message));
@@ -348,7 +354,7 @@ impl Imported {
 
 /// The contract's pricing term, if any, and the usage rates of a usage-based one: each type at
 /// most once, as the Catalog API takes them.
-fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Option<Prices>)> {
+fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Option<UsageTerm>)> {
     let terms = list(d, "Terms", at)?;
     let mut contract = None;
     let mut usage = None;
@@ -361,7 +367,8 @@ fn pricing(d: &Value, at: &str) -> DomainResult<(Option<Pricing>, Option<Prices>
         }
         seen.push(kind.clone());
         if kind == "ResaleUsageBasedPricingTerm" {
-            usage = Some(rate_cards(term, &term_at)?);
+            let currency = term.get("CurrencyCode").map(|c| text(c, &format!("{term_at}.CurrencyCode"))).transpose()?;
+            usage = Some((currency, rate_cards(term, &term_at)?));
         } else if contract.is_some() {
             return Err(err(format!("{term_at}.Type"), "UpdatePricingTerms carries one contract pricing term beside its usage term"));
         } else {

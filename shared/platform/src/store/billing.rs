@@ -62,7 +62,8 @@ fn usage_sort(month: &str, dimension: &str) -> String {
 }
 
 /// A report's records as one transaction: the agreement still active (decided by its stored
-/// state, so a cancellation at the same moment wins or loses whole), each record's own item
+/// state, so a cancellation at the same moment wins or loses whole) and the records' days not yet
+/// billed, each record's own item
 /// created only if its dimension and hour are new, and each month's total of each dimension
 /// added to once. Records come first, in order, so a failed condition names its record.
 pub fn metering_writes(a: &Agreement, records: &[Usage], now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Write>, StoreError> {
@@ -88,10 +89,16 @@ pub fn metering_writes(a: &Agreement, records: &[Usage], now: chrono::DateTime<c
             .add("quantity", i64::try_from(quantity).unwrap_or(i64::MAX));
         writes.push(Write::Update(update));
     }
-    let active = Condition::new("#state = :active")
+    // Nor billed meanwhile: a sweep that has read the month's totals and marked it billed wins,
+    // and the records are decided again (a period already invoiced).
+    let first = records.iter().map(|r| r.hour.date_naive()).min().unwrap_or_default();
+    let open = Condition::new("#state = :active AND (attribute_not_exists(#billing.#through) OR #billing.#through < :first)")
         .name("#state", "state")
-        .value(":active", serde_dynamo::to_attribute_value(AgreementStatus::Active).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-    writes.push(Write::Check(agreement_key, AGREEMENT.into(), active));
+        .name("#billing", "billing")
+        .name("#through", "usageThrough")
+        .value(":active", serde_dynamo::to_attribute_value(AgreementStatus::Active).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .value(":first", s(first.format("%Y-%m-%d").to_string()));
+    writes.push(Write::Check(agreement_key, AGREEMENT.into(), open));
     Ok(writes)
 }
 
