@@ -77,7 +77,7 @@ pub async fn measure(stack: &Stack) -> Result<Vec<Scaling>, String> {
 }
 
 /// A usage-only agreement accepted the day before this month began, with an hour of usage on
-/// that day: its month (that one day) is invoiced at 06:00 on the 1st. Its items (the deal's
+/// that day (a report the bench checks was taken): its month (that one day) is invoiced at 06:00 on the 1st. Its items (the deal's
 /// authorization, offer, agreement, usage total, record and events) are what each copy repeats.
 async fn metered_deal(stack: &Stack) -> Result<Vec<Item>, String> {
     use chrono::{Datelike, TimeZone};
@@ -95,9 +95,13 @@ async fn metered_deal(stack: &Stack) -> Result<Vec<Item>, String> {
         workload::id(&stack.ok("POST", "/offers", RESELLER, Some(&workload::offer_body(&opportunity, &product))).await?, "offerId")?;
     let accepted = stack.ok("POST", &format!("/offers/{offer}/accept"), workload::BUYER, Some(&serde_json::json!({}))).await?;
     let agreement = workload::id(&accepted, "agreementId")?;
-    let at = (before - chrono::Duration::minutes(30)).to_rfc3339();
+    // The hour of the acceptance itself: usage before it is outside the agreement's term.
+    let at = before.to_rfc3339();
     let usage = serde_json::json!({"records": [{"dimensionKey": "gb", "quantity": 2500, "timestamp": at}]});
-    stack.ok("POST", &format!("/agreements/{agreement}/usage"), ISV, Some(&usage)).await?;
+    let taken = stack.ok("POST", &format!("/agreements/{agreement}/usage"), ISV, Some(&usage)).await?;
+    if taken["results"][0]["status"] != "Success" {
+        return Err(format!("the bench's usage was not taken: {taken}"));
+    }
     clock.set(None);
     let ids = [opportunity, offer, agreement];
     Ok(scan(stack).await?.into_iter().filter(|item| ids.iter().any(|id| pk(item).contains(id.as_str()))).collect())

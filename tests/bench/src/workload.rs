@@ -184,7 +184,7 @@ impl Cast {
             ("query", 8) => get(format!("/invoices?agreementId={agreement}"), RESELLER),
             ("query", 9) => get(format!("/invoices/{}", agreement.replace("agr-", "inv-") + "-up"), ISV),
             ("query", 10) => get(format!("/reports/billing?from={}&to={}", date_in(0), date_in(1)), RESELLER),
-            ("query", 11) => get(format!("/agreements/{agreement}/cancellation"), BUYER),
+            ("query", 11) => get(self.cancellation(stack, true).await?, BUYER),
             ("query", _) => get(format!("/opportunities/{opp}/changeset"), ISV),
             (other, _) => return Err(format!("no requests for {other}")),
         })
