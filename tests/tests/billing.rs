@@ -10,13 +10,6 @@ use serde_json::{json, Value};
 
 const PARTNER: &str = "partner@reseller.example";
 
-async fn deliver_twice(stack: &Stack) {
-    stack.call("POST", "/_local/faults", None, Some(json!({"relay": "shuffle"}))).await;
-    stack.drain().await;
-    stack.call("POST", "/_local/faults", None, Some(json!({"relay": "normal"}))).await;
-    stack.drain().await;
-}
-
 async fn invoices(stack: &Stack, query: &str, account: &str) -> Vec<Value> {
     let r = stack.get(&format!("/invoices{query}"), account).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -35,9 +28,7 @@ fn cents(v: &Value) -> i64 {
 }
 
 async fn accept(stack: &Stack, offer: &Value) -> Value {
-    let r = stack.post(&format!("/offers/{}/accept", id(offer, "offerId")), BUYER, json!({})).await;
-    assert_eq!(r.status, 201, "{r:?}");
-    r.body
+    stack.accept(&id(offer, "offerId")).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,7 +57,7 @@ async fn a_seat_at_twenty_off_and_ten_up_is_invoiced_at_acceptance_due_thirty_da
     assert_eq!(stack.get(&path, OUTSIDER).await.status, 404);
     assert_eq!(stack.get("/invoices/inv-0123", ISV).await.status, 404);
     // The reseller, as seller of record, hears of it once; the bus says what the buyer owes.
-    deliver_twice(&stack).await;
+    stack.deliver_twice().await;
     let emails = stack.emails().await;
     let issued = titled(&emails, "Invoice issued");
     assert_eq!(issued.len(), 1, "{issued:#?}");
@@ -155,7 +146,7 @@ async fn a_three_payment_schedule_adds_up_to_its_agreement_and_is_invoiced_on_it
     assert_eq!(after, ["issued", "cancelled", "cancelled"]);
     stack.set_clock("2027-09-01T00:00:00Z").await;
     assert_eq!(stack.sweep_report().await["invoicesIssued"], 0, "nothing more is issued");
-    deliver_twice(&stack).await;
+    stack.deliver_twice().await;
     let emails = stack.emails().await;
     assert_eq!(titled(&emails, "Invoice issued").len(), 1, "the reseller hears of the one invoice issued");
 }

@@ -13,16 +13,6 @@ use serde_json::{json, Value};
 const STAKEHOLDERS: [&str; 2] = ["finance@isv.example", "ops@isv.example"];
 const PARTNER: &str = "partner@reseller.example";
 
-/// Moves the emails out with the relay handing records on out of order and some twice, then in
-/// order again, so each email below is checked against a redelivery.
-async fn deliver_twice(stack: &Stack) {
-    let r = stack.call("POST", "/_local/faults", None, Some(json!({"relay": "shuffle"}))).await;
-    assert_eq!(r.status, 200, "{r:?}");
-    stack.drain().await;
-    stack.call("POST", "/_local/faults", None, Some(json!({"relay": "normal"}))).await;
-    stack.drain().await;
-}
-
 /// The one email with `title` to `to`, asserting there is exactly one.
 fn one_to<'a>(emails: &'a [Value], title: &str, to: &[&str]) -> &'a Value {
     let want: Vec<String> = to.iter().map(|s| s.to_string()).collect();
@@ -116,7 +106,7 @@ async fn a_draft_is_its_isvs_alone_until_released_and_only_then_announced() {
     assert_eq!(stack.get(&path, RESELLER).await.status, 200);
     assert_eq!(stack.get("/opportunities", RESELLER).await.body["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(stack.offer(&id, &product, json!({})).await.status, 201);
-    deliver_twice(&stack).await;
+    stack.deliver_twice().await;
     let announced = one_to(&stack.emails().await, "New resale authorization", &[PARTNER]).clone();
     assert!(body(&announced).contains(&id));
     assert_eq!(on_bus(&stack, "Resale Authorization Created").await.len(), 1, "announced once, at release");
@@ -139,7 +129,7 @@ async fn the_reseller_may_end_an_authorization_and_the_isv_hears_who_and_why() {
     assert_eq!(stack.post(&revoke, ISV, json!({})).await.status, 409, "no longer active");
     // Offers already made stay open.
     assert_eq!(stack.post(&format!("/offers/{}/accept", id_of(&offer)), BUYER, json!({})).await.status, 201);
-    deliver_twice(&stack).await;
+    stack.deliver_twice().await;
     let emails = stack.emails().await;
     let to_isv = one_to(&emails, "Resale authorization revoked", &STAKEHOLDERS);
     assert!(body(to_isv).contains("channel partner ended"), "{}", body(to_isv));
@@ -187,9 +177,7 @@ async fn the_reseller_moves_an_offers_last_day_and_the_sweep_follows_it() {
 async fn agreement(stack: &Stack, opportunity: &str, product: &str, extra: Value) -> Value {
     let offer = stack.offer(opportunity, product, extra).await;
     assert_eq!(offer.status, 201, "{offer:?}");
-    let accepted = stack.post(&format!("/offers/{}/accept", id_of(&offer)), BUYER, json!({})).await;
-    assert_eq!(accepted.status, 201, "{accepted:?}");
-    accepted.body
+    stack.accept(&id_of(&offer)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -233,7 +221,7 @@ async fn a_future_dated_replacement_takes_over_on_its_first_day() {
     assert_eq!(stack.get(&path, ISV).await.body["status"], "replaced", "replaced from its successor's first day");
     assert_eq!(stack.sweep().await["agreements"], 0, "replaced, not expired");
     stack.sweep().await;
-    deliver_twice(&stack).await;
+    stack.deliver_twice().await;
 
     // The bus hears it ended on the day, once; no email says it expired.
     let ended = on_bus(&stack, "Purchase Agreement Ended - Manufacturer").await;
@@ -275,7 +263,7 @@ async fn renewal_reminders_go_out_at_ninety_sixty_and_thirty_days_once_each() {
     assert_eq!(sweep_at(&stack, "2027-11-10T00:00:00Z").await, 1, "60 days left");
     assert_eq!(sweep_at(&stack, "2027-12-11T00:00:00Z").await, 1, "29 days left: the 30-day reminder");
     assert_eq!(sweep_at(&stack, "2028-01-09T12:00:00Z").await, 0);
-    deliver_twice(&stack).await;
+    stack.deliver_twice().await;
 
     let emails = stack.emails().await;
     let to_isv: Vec<&Value> = titled(&emails, "Agreement ending soon").into_iter().filter(|e| recipients(e) == STAKEHOLDERS).collect();
@@ -349,7 +337,7 @@ async fn cancelling_an_agreement_takes_the_reseller_and_the_buyer() {
     assert_eq!(stack.sweep_report().await["reminders"], 0);
     stack.set_clock("2028-02-01T00:00:00Z").await;
     assert_eq!(stack.sweep().await["agreements"], 0);
-    deliver_twice(&stack).await;
+    stack.deliver_twice().await;
 
     let emails = stack.emails().await;
     for title in [

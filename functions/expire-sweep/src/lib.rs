@@ -8,6 +8,7 @@
 //! off midway (or racing another) resumes without harm, and one it cannot settle is logged and
 //! skipped: it stays due, and the next sweep tries it again.
 
+use chrono::{DateTime, Utc};
 use cppo_domain::agreement::Agreement;
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
@@ -170,48 +171,33 @@ impl Counts {
 
 type Work = (Agreement, Vec<Write>, Counts);
 
+/// The step of its life due for `a`, the first that applies (counted): its successor has started
+/// (it is replaced, not expired), its term has ended, or a renewal reminder is due.
+fn lifecycle_step(a: &Agreement, now: DateTime<Utc>, counts: &mut Counts) -> Option<(Agreement, EventType, Option<&'static str>)> {
+    if let Some(replaced) = a.settle_replacement(now) {
+        counts.replaced = 1;
+        return Some((replaced, EventType::AgreementReplaced, Some("its future-dated successor has started")));
+    }
+    if let Some(expired) = a.expire(now) {
+        counts.expired = 1;
+        return Some((expired, EventType::AgreementExpired, Some("its contract term has ended")));
+    }
+    let reminded = a.remind(now)?;
+    counts.reminders = 1;
+    Some((reminded, EventType::AgreementEnding, None))
+}
+
 async fn agreement_work(app: &App, a: &Agreement) -> Result<Option<Work>, StoreError> {
     let now = app.now();
     let mut counts = Counts::default();
     let mut writes = Vec::new();
-    let reason = |why: &str| Some(why.to_string());
-    let mut next = if let Some(mut replaced) = a.settle_replacement(now) {
-        let why = reason("its future-dated successor has started");
-        writes.push(event_write(Event::for_agreement(
-            EventType::AgreementReplaced,
-            &mut replaced,
-            None,
-            app.new_id(IdKind::Event),
-            now,
-            why,
-        ))?);
-        counts.replaced = 1;
-        replaced
-    } else if let Some(mut expired) = a.expire(now) {
-        let why = reason("its contract term has ended");
-        writes.push(event_write(Event::for_agreement(
-            EventType::AgreementExpired,
-            &mut expired,
-            None,
-            app.new_id(IdKind::Event),
-            now,
-            why,
-        ))?);
-        counts.expired = 1;
-        expired
-    } else if let Some(mut reminded) = a.remind(now) {
-        writes.push(event_write(Event::for_agreement(
-            EventType::AgreementEnding,
-            &mut reminded,
-            None,
-            app.new_id(IdKind::Event),
-            now,
-            None,
-        ))?);
-        counts.reminders = 1;
-        reminded
-    } else {
-        a.clone()
+    let mut next = match lifecycle_step(a, now, &mut counts) {
+        Some((mut moved, event_type, why)) => {
+            let reason = why.map(str::to_string);
+            writes.push(event_write(Event::for_agreement(event_type, &mut moved, None, app.new_id(IdKind::Event), now, reason))?);
+            moved
+        }
+        None => a.clone(),
     };
     let (recorded, mut issued) = invoice::issue_due(&next, now, INVOICES_A_ROUND);
     next = recorded;

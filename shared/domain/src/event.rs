@@ -261,12 +261,35 @@ impl Event {
         now: DateTime<Utc>,
         reason: Option<String>,
     ) -> Event {
-        a.event_count += 1;
         let entries = agreement_entries(event_type, a, &event_id, now);
+        let detail = EventDetail::Agreement {
+            buyer_account_id: a.buyer_account_id.clone(),
+            buyer_company_name,
+            start_date: a.start_date,
+            end_date: a.end_date,
+            disbursement: a.disbursement.clone(),
+            reason,
+            previous_agreement_id: a.previous_agreement_id.clone(),
+            metadata: a.metadata.clone(),
+            days_left: (event_type == EventType::AgreementEnding).then(|| a.days_left(now)),
+        };
+        Event::next_of(a, event_type, entries, detail, event_id, now)
+    }
+
+    /// The next event of `a`'s deal, which `a` counts.
+    fn next_of(
+        a: &mut Agreement,
+        event_type: EventType,
+        marketplace: Vec<MarketplaceEntry>,
+        detail: EventDetail,
+        event_id: String,
+        now: DateTime<Utc>,
+    ) -> Event {
+        a.event_count += 1;
         Event {
             deal_id: a.offer_id.clone(),
             sequence: a.event_count,
-            marketplace: entries,
+            marketplace,
             event_id,
             event_type,
             occurred_at: now,
@@ -275,17 +298,7 @@ impl Event {
             agreement_id: Some(a.agreement_id.clone()),
             isv_account_id: a.isv_account_id.clone(),
             reseller_account_id: a.reseller_account_id.clone(),
-            detail: EventDetail::Agreement {
-                buyer_account_id: a.buyer_account_id.clone(),
-                buyer_company_name,
-                start_date: a.start_date,
-                end_date: a.end_date,
-                disbursement: a.disbursement.clone(),
-                reason,
-                previous_agreement_id: a.previous_agreement_id.clone(),
-                metadata: a.metadata.clone(),
-                days_left: (event_type == EventType::AgreementEnding).then(|| a.days_left(now)),
-            },
+            detail,
         }
     }
 }
@@ -309,30 +322,18 @@ fn agreement_entries(event_type: EventType, a: &Agreement, event_id: &str, now: 
 impl Event {
     /// An invoice issued: the next event of its agreement's deal, which counts it.
     pub fn for_invoice(i: &Invoice, a: &mut Agreement, event_id: String, now: DateTime<Utc>) -> Event {
-        a.event_count += 1;
-        Event {
-            deal_id: a.offer_id.clone(),
-            sequence: a.event_count,
-            marketplace: vec![marketplace::invoice_issued(i, &event_id, now)],
-            event_id,
-            event_type: EventType::InvoiceIssued,
-            occurred_at: now,
-            opportunity_id: a.opportunity_id.clone(),
-            offer_id: Some(a.offer_id.clone()),
-            agreement_id: Some(a.agreement_id.clone()),
-            isv_account_id: a.isv_account_id.clone(),
-            reseller_account_id: a.reseller_account_id.clone(),
-            detail: EventDetail::Invoice {
-                invoice_id: i.invoice_id.clone(),
-                invoice_kind: i.kind,
-                buyer_account_id: i.buyer_account_id.clone(),
-                issue_date: i.issue_date,
-                due_date: i.due_date,
-                period_start: i.period_start,
-                period_end: i.period_end,
-                disbursement: i.disbursement.clone(),
-            },
-        }
+        let entries = vec![marketplace::invoice_issued(i, &event_id, now)];
+        let detail = EventDetail::Invoice {
+            invoice_id: i.invoice_id.clone(),
+            invoice_kind: i.kind,
+            buyer_account_id: i.buyer_account_id.clone(),
+            issue_date: i.issue_date,
+            due_date: i.due_date,
+            period_start: i.period_start,
+            period_end: i.period_end,
+            disbursement: i.disbursement.clone(),
+        };
+        Event::next_of(a, EventType::InvoiceIssued, entries, detail, event_id, now)
     }
 
     /// Also tells the bus that `replaced` ended: an amendment's acceptance ends the agreement it

@@ -241,6 +241,23 @@ impl Stack {
         r.body["items"][0].clone()
     }
 
+    /// The buyer accepts `offer_id`: the agreement, in the buyer's view.
+    pub async fn accept(&self, offer_id: &str) -> Value {
+        let r = self.post(&format!("/offers/{offer_id}/accept"), BUYER, json!({})).await;
+        assert_eq!(r.status, 201, "{r:?}");
+        r.body
+    }
+
+    /// Moves the emails out with the relay handing records on out of order and some twice, then
+    /// in order again, so each email is checked against a redelivery.
+    pub async fn deliver_twice(&self) {
+        let r = self.call("POST", "/_local/faults", None, Some(json!({"relay": "shuffle"}))).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        self.drain().await;
+        self.call("POST", "/_local/faults", None, Some(json!({"relay": "normal"}))).await;
+        self.drain().await;
+    }
+
     pub async fn offer(&self, opportunity_id: &str, product_id: &str, extra: Value) -> Reply {
         let mut body = json!({
             "opportunityId": opportunity_id,
