@@ -39,6 +39,8 @@ async fn the_readme_walkthrough_works_as_written() {
         "ops@isv.example: Channel partner private offer extended",
         "ops@isv.example: Private offer accepted",
         "partner@partner.example: New resale authorization",
+        "\"kind\": \"upfront\"",
+        "partner@partner.example: Invoice issued",
     ] {
         assert!(stdout.contains(shown), "the walk-through does not show {shown}:\n{stdout}");
     }
