@@ -10,7 +10,7 @@ use cppo_domain::offer::Offer;
 use cppo_platform::api::{commit, path_id, until_committed, Step};
 use cppo_platform::http::{unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
-use cppo_platform::store::{agreement_item, event_item, invoice_item, offer_item, Write, AGREEMENT, OFFER};
+use cppo_platform::store::{agreement_item, event_item, issued_writes, offer_item, Write, AGREEMENT, OFFER};
 use cppo_platform::App;
 use serde_json::Value;
 
@@ -64,13 +64,7 @@ const ISSUED_AT_ONCE: usize = 30;
 fn issue_at_once(app: &App, agreement: &mut Agreement, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Write>, Step> {
     let (recorded, issued) = invoice::issue_due(agreement, now, ISSUED_AT_ONCE);
     *agreement = recorded;
-    let mut writes = Vec::with_capacity(issued.len() * 2);
-    for i in &issued {
-        let event = Event::for_invoice(i, agreement, app.new_id(IdKind::Event), now);
-        writes.push(Write::Create(invoice_item(i)?));
-        writes.push(Write::Create(event_item(&event)?));
-    }
-    Ok(writes)
+    Ok(issued_writes(&issued, agreement, || app.new_id(IdKind::Event), now)?)
 }
 
 /// The write that marks the agreement an amendment or renewal replaces, in the same transaction,

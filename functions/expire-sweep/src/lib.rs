@@ -16,7 +16,7 @@ use cppo_domain::invoice;
 use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
 use cppo_platform::store::{
-    agreement_item, due_shards, event_item, invoice_item, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError,
+    agreement_item, due_shards, event_item, issued_writes, offer_item, opportunity_moved, parse_item, string_attr, Item, StoreError,
     Versioned, Write, AGREEMENT, LEGACY_DUE_PARTITION, OFFER, OPPORTUNITY,
 };
 use cppo_platform::App;
@@ -194,7 +194,8 @@ async fn agreement_work(app: &App, a: &Agreement) -> Result<Option<Work>, StoreE
     let mut next = match lifecycle_step(a, now, &mut counts) {
         Some((mut moved, event_type, why)) => {
             let reason = why.map(str::to_string);
-            writes.push(event_write(Event::for_agreement(event_type, &mut moved, None, app.new_id(IdKind::Event), now, reason))?);
+            let event = Event::for_agreement(event_type, &mut moved, None, app.new_id(IdKind::Event), now, reason);
+            writes.push(Write::Create(event_item(&event)?));
             moved
         }
         None => a.clone(),
@@ -208,15 +209,7 @@ async fn agreement_work(app: &App, a: &Agreement) -> Result<Option<Work>, StoreE
         next = billed;
         issued.extend(bill);
     }
-    for i in &issued {
-        let event = Event::for_invoice(i, &mut next, app.new_id(IdKind::Event), now);
-        writes.push(Write::Create(invoice_item(i)?));
-        writes.push(event_write(event)?);
-    }
+    writes.extend(issued_writes(&issued, &mut next, || app.new_id(IdKind::Event), now)?);
     counts.invoices = issued.len() as u64;
     Ok((next != *a).then_some((next, writes, counts)))
-}
-
-fn event_write(event: Event) -> Result<Write, StoreError> {
-    Ok(Write::Create(event_item(&event)?))
 }

@@ -132,7 +132,7 @@ async fn list_invoices(app: &App, req: &ApiRequest<'_>) -> Answer {
             return Err(ApiError::validation("agreementId", "agreementId is not an agreement id"));
         }
         let list = page_request(req, &app.config, &[])?;
-        let mut page = InvoicePage { caller: &req.caller, now: app.now(), status, limit: list.limit, items: Vec::new(), next: None };
+        let mut page = InvoicePage::new(app, req, status, list.limit);
         // Another party's agreement, or none: an empty list, as for any filter that matches nothing.
         if let Some(a) = party_agreement(app, req, agreement_id).await? {
             page.take(&a, skip_of(&list, agreement_id), &[]);
@@ -141,7 +141,7 @@ async fn list_invoices(app: &App, req: &ApiRequest<'_>) -> Answer {
     }
     let streams = party_streams(&req.caller, AGREEMENT, ALL_SIDES);
     let list = page_request(req, &app.config, &streams)?;
-    let mut page = InvoicePage { caller: &req.caller, now: app.now(), status, limit: list.limit, items: Vec::new(), next: None };
+    let mut page = InvoicePage::new(app, req, status, list.limit);
     if let Some((id, skip)) = &list.within {
         if let Some(a) = party_agreement(app, req, id).await? {
             page.take(&a, *skip as usize, &list.positions);
@@ -182,7 +182,11 @@ struct InvoicePage<'a> {
     next: Option<(Vec<Position>, Option<Within>)>,
 }
 
-impl InvoicePage<'_> {
+impl<'a> InvoicePage<'a> {
+    fn new(app: &App, req: &'a ApiRequest<'_>, status: Option<InvoiceStatus>, limit: usize) -> Self {
+        InvoicePage { caller: &req.caller, now: app.now(), status, limit, items: Vec::new(), next: None }
+    }
+
     /// Takes `a`'s invoices from its `skip`-th. When the page fills before the last, the next
     /// page resumes inside `a` (then at `after`, the list's positions after `a`): false.
     fn take(&mut self, a: &Agreement, skip: usize, after: &[Position]) -> bool {

@@ -137,7 +137,7 @@ impl Agreement {
     /// ended before it), or 06:00 UTC the day after its next usage period ends.
     pub fn invoice_due_at(&self) -> Option<DateTime<Utc>> {
         let recorded = self.billing.plan_issued as usize;
-        let plan = self.plan_dates().get(recorded).copied().filter(|d| !(self.ended_early() && *d > self.last_day()));
+        let plan = self.plan_dates().get(recorded).copied().filter(|d| !self.cancels(*d));
         let usage = self.next_usage_period().map(|(_, end)| usage_issued_at(end));
         [plan.map(start_instant), usage].into_iter().flatten().min()
     }
@@ -168,9 +168,11 @@ impl Agreement {
         early.map_or(self.end_date, |d| d.min(self.end_date))
     }
 
-    /// True when it was cancelled or replaced: its invoices after its last day are cancelled.
-    pub fn ended_early(&self) -> bool {
-        self.ended_on_or_cancelled().is_some() || self.replaced_on.is_some()
+    /// True when it was cancelled or replaced before an invoice due on `issue_date`: its upfront
+    /// and scheduled invoices after its last day are cancelled (an expiry cancels none).
+    pub fn cancels(&self, issue_date: NaiveDate) -> bool {
+        let ended_early = self.ended_on_or_cancelled().is_some() || self.replaced_on.is_some();
+        ended_early && issue_date > self.last_day()
     }
 
     /// The day it ended early; for one cancelled before that day was recorded, its

@@ -151,7 +151,7 @@ pub fn plan(a: &Agreement, now: DateTime<Utc>) -> Vec<Invoice> {
     let status = |index: usize, issue_date: NaiveDate| {
         if index < a.billing.plan_issued as usize {
             InvoiceStatus::Issued
-        } else if a.ended_early() && issue_date > a.last_day() {
+        } else if a.cancels(issue_date) {
             InvoiceStatus::Cancelled
         } else if issue_date <= now.date_naive() {
             InvoiceStatus::Issued
@@ -159,19 +159,19 @@ pub fn plan(a: &Agreement, now: DateTime<Utc>) -> Vec<Invoice> {
             InvoiceStatus::Scheduled
         }
     };
-    if !a.pricing.payments.is_empty() {
-        return scheduled(a).into_iter().enumerate().map(|(i, inv)| Invoice { status: status(i, inv.issue_date), ..inv }).collect();
-    }
-    if a.pricing.lines.is_empty() {
-        return Vec::new();
-    }
-    let upfront = upfront(a);
-    vec![Invoice { status: status(0, upfront.issue_date), ..upfront }]
+    // The same choice as `Agreement::plan_dates`, which the due index is kept by.
+    let planned = if !a.pricing.payments.is_empty() {
+        scheduled(a)
+    } else if a.pricing.lines.is_empty() {
+        Vec::new()
+    } else {
+        vec![upfront(a)]
+    };
+    planned.into_iter().enumerate().map(|(i, inv)| Invoice { status: status(i, inv.issue_date), ..inv }).collect()
 }
 
-/// The plan's invoices issued by `now` but not yet recorded, at most `most`: what the sweep, or
-/// the acceptance itself, stores with their events.
-pub fn plan_due(a: &Agreement, now: DateTime<Utc>, most: usize) -> Vec<Invoice> {
+/// The plan's invoices issued by `now` but not yet recorded, at most `most`.
+fn plan_due(a: &Agreement, now: DateTime<Utc>, most: usize) -> Vec<Invoice> {
     plan(a, now).into_iter().skip(a.billing.plan_issued as usize).take_while(|i| i.status == InvoiceStatus::Issued).take(most).collect()
 }
 

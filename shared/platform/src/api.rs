@@ -61,7 +61,7 @@ pub fn page_request<'a>(req: &'a ApiRequest<'_>, config: &'a Config, streams: &'
         key: key.as_bytes(),
     };
     if let Some(token) = req.query("nextToken") {
-        (list.positions, list.within) = token::open_at(list.key, &list.binding(), streams, token)
+        (list.positions, list.within) = token::open(list.key, &list.binding(), streams, token)
             .ok_or_else(|| ApiError::validation("nextToken", "nextToken is not one this list issued for this query"))?;
     }
     Ok(list)
@@ -72,7 +72,7 @@ pub fn page_request<'a>(req: &'a ApiRequest<'_>, config: &'a Config, streams: &'
 pub fn expanded_body(items: Vec<Value>, next: Option<(Vec<Position>, Option<token::Within>)>, list: &ListRequest<'_>) -> Value {
     let mut body = json!({ "items": items });
     let seal = |(positions, within): (Vec<Position>, Option<token::Within>)| {
-        token::seal_at(list.key, &list.binding(), list.streams, &positions, within.as_ref())
+        token::seal(list.key, &list.binding(), list.streams, &positions, within.as_ref())
     };
     if let Some(token) = next.and_then(seal) {
         body["nextToken"] = Value::String(token);
@@ -81,11 +81,7 @@ pub fn expanded_body(items: Vec<Value>, next: Option<(Vec<Position>, Option<toke
 }
 
 pub fn page_body<T>(page: Page<T>, list: &ListRequest<'_>, view: impl Fn(&T) -> Value) -> Value {
-    let mut body = json!({ "items": page.items.iter().map(view).collect::<Vec<_>>() });
-    if let Some(token) = page.next.and_then(|positions| token::seal(list.key, &list.binding(), list.streams, &positions)) {
-        body["nextToken"] = Value::String(token);
-    }
-    body
+    expanded_body(page.items.iter().map(view).collect(), page.next.map(|positions| (positions, None)), list)
 }
 
 /// A path id this service could have minted; anything else cannot exist, so 404 without a read.
@@ -163,12 +159,18 @@ where
 /// the transaction stays far from its 4 MB limit.
 pub async fn commit(app: &App, req: &ApiRequest<'_>, mut writes: Vec<Write>, status: u16, body: &Value) -> Result<(), StoreError> {
     let Some(keyed) = &req.idempotency else { return app.store.write_all(writes).await };
-    let (parts, record) = keyed.claim.answer(status, &body.to_string());
-    app.store.put_answer_parts(parts).await?;
-    writes.push(record);
+    writes.push(answer_record(app, keyed, status, body).await?);
     app.store.transact(writes).await?;
     keyed.mark_committed();
     Ok(())
+}
+
+/// A keyed request's answer, its long parts written first: the record its change's transaction
+/// writes last, conditional on the request's claim.
+async fn answer_record(app: &App, keyed: &crate::http::Keyed, status: u16, body: &Value) -> Result<Write, StoreError> {
+    let (parts, record) = keyed.claim.answer(status, &body.to_string());
+    app.store.put_answer_parts(parts).await?;
+    Ok(record)
 }
 
 /// `commit` for a transaction whose conditions decide item by item (metering's records): when a
@@ -183,10 +185,8 @@ pub async fn commit_or_refused(
 ) -> Result<Outcome, StoreError> {
     let mut claimed = None;
     if let Some(keyed) = &req.idempotency {
-        let (parts, record) = keyed.claim.answer(status, &body.to_string());
-        app.store.put_answer_parts(parts).await?;
         claimed = Some(writes.len());
-        writes.push(record);
+        writes.push(answer_record(app, keyed, status, body).await?);
     }
     match app.store.transact_or_refused(writes).await? {
         Outcome::Written => {

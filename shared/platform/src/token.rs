@@ -43,17 +43,13 @@ pub fn verify(key: &[u8], binding: &Binding<'_>, token: &str) -> Option<Vec<u8>>
     Some(payload)
 }
 
-/// The token for `positions`, one per stream.
-pub fn seal(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position]) -> Option<String> {
-    seal_at(key, binding, streams, positions, None)
-}
-
 /// Inside one item of a list that expands each item it reads into several: the item's id, and
 /// how many of its own have been given already.
 pub type Within = (String, u32);
 
-/// The token for `positions` (after the item a page stopped inside, when it did) and `within`.
-pub fn seal_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position], within: Option<&Within>) -> Option<String> {
+/// The token for `positions`, one per stream (after the item a page stopped inside, when it did),
+/// and `within`.
+pub fn seal(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions: &[Position], within: Option<&Within>) -> Option<String> {
     let mut raw: Vec<Value> = streams
         .iter()
         .zip(positions)
@@ -69,13 +65,9 @@ pub fn seal_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], positions:
     sign(key, binding, &serde_json::to_vec(&raw).ok()?)
 }
 
-/// The positions of a token this list issued for this binding; `None` for anything else.
-pub fn open(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<Vec<Position>> {
-    open_at(key, binding, streams, token).filter(|(_, within)| within.is_none()).map(|(positions, _)| positions)
-}
-
-/// The positions, and where inside an item, of a token this list issued for this binding.
-pub fn open_at(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<(Vec<Position>, Option<Within>)> {
+/// The positions, and where inside an item, of a token this list issued for this binding; `None`
+/// for anything else.
+pub fn open(key: &[u8], binding: &Binding<'_>, streams: &[Stream], token: &str) -> Option<(Vec<Position>, Option<Within>)> {
     let mut raw: Vec<Value> = serde_json::from_slice(&verify(key, binding, token)?).ok()?;
     let within = if raw.len() == streams.len() + 1 {
         let last = raw.pop()?;
@@ -125,8 +117,8 @@ mod tests {
 
     #[test]
     fn a_token_opens_for_its_own_binding_only() {
-        let token = seal(KEY, &MINE, &streams(), &positions()).unwrap();
-        assert_eq!(open(KEY, &MINE, &streams(), &token), Some(positions()));
+        let token = seal(KEY, &MINE, &streams(), &positions(), None).unwrap();
+        assert_eq!(open(KEY, &MINE, &streams(), &token), Some((positions(), None)));
         let theirs = Binding { caller: "999988887777", ..MINE };
         assert_eq!(open(KEY, &theirs, &streams(), &token), None, "another caller");
         let other_query = Binding { query: "status=active", ..MINE };
@@ -139,16 +131,15 @@ mod tests {
     #[test]
     fn a_place_inside_an_item_travels_signed_with_its_positions() {
         let within: Within = ("agr-1".into(), 7);
-        let token = seal_at(KEY, &MINE, &streams(), &positions(), Some(&within)).unwrap();
-        assert_eq!(open_at(KEY, &MINE, &streams(), &token), Some((positions(), Some(within.clone()))));
-        assert_eq!(open(KEY, &MINE, &streams(), &token), None, "a list that does not expand takes no such token");
-        assert_eq!(open_at(KEY, &MINE, &[], &seal_at(KEY, &MINE, &[], &[], Some(&within)).unwrap()), Some((vec![], Some(within))));
-        assert_eq!(open_at(KEY, &MINE, &streams(), &seal(KEY, &MINE, &streams(), &positions()).unwrap()), Some((positions(), None)));
+        let token = seal(KEY, &MINE, &streams(), &positions(), Some(&within)).unwrap();
+        assert_eq!(open(KEY, &MINE, &streams(), &token), Some((positions(), Some(within.clone()))));
+        assert_eq!(open(KEY, &MINE, &[], &seal(KEY, &MINE, &[], &[], Some(&within)).unwrap()), Some((vec![], Some(within))));
+        assert_eq!(open(KEY, &MINE, &streams(), &seal(KEY, &MINE, &streams(), &positions(), None).unwrap()), Some((positions(), None)));
     }
 
     #[test]
     fn an_edited_token_is_refused_and_no_token_shows_a_stored_key() {
-        let token = seal(KEY, &MINE, &streams(), &positions()).unwrap();
+        let token = seal(KEY, &MINE, &streams(), &positions(), None).unwrap();
         let (payload, tag) = token.split_once('.').unwrap();
         let text = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         assert!(!text.contains("OFFER#") && !text.contains("ISV#"), "{text}");

@@ -12,6 +12,7 @@
 //! record's own item only stops a second record of the same dimension and hour: no record is
 //! taken more than 6 hours late, so it is kept two days (DynamoDB's TTL) and then is no use.
 
+use super::events::event_item;
 use super::items::{epoch, index, index_sort, item, number, pk, s, string_attr, Index};
 use super::{classify, Condition, Item, Store, StoreError, Stream, Update, Write};
 use crate::store::AGREEMENT;
@@ -20,6 +21,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, NaiveDate};
 use cppo_domain::agreement::{Agreement, AgreementStatus};
+use cppo_domain::event::Event;
 use cppo_domain::invoice::{Invoice, Metered};
 use cppo_domain::time::{end_instant, stamp, start_instant};
 use cppo_domain::usage::Usage;
@@ -46,6 +48,22 @@ pub fn invoice_item(i: &Invoice) -> Result<Item, StoreError> {
     let item = index(item, Index::ByIsv, format!("ISV#{}", i.isv_account_id), sort.clone());
     let item = index(item, Index::ByReseller, format!("RESELLER#{}", i.reseller_account_id), sort.clone());
     Ok(index(item, Index::ByBuyer, format!("BUYER#{}", i.buyer_account_id), sort))
+}
+
+/// The invoices `a` issues now, each stored with its `invoice.issued` event, which `a` counts.
+pub fn issued_writes(
+    issued: &[Invoice],
+    a: &mut Agreement,
+    mut event_id: impl FnMut() -> String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Write>, StoreError> {
+    let mut writes = Vec::with_capacity(issued.len() * 2);
+    for i in issued {
+        let event = Event::for_invoice(i, a, event_id(), now);
+        writes.push(Write::Create(invoice_item(i)?));
+        writes.push(Write::Create(event_item(&event)?));
+    }
+    Ok(writes)
 }
 
 /// A party's invoices issued from `from` to `to`, one stream per side.

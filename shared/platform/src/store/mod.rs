@@ -28,7 +28,7 @@ mod items;
 mod page;
 
 pub use aggregates::*;
-pub use billing::{invoice_item, invoices_issued, metering_writes, Outcome, StoredInvoice, INVOICE};
+pub use billing::{invoice_item, invoices_issued, issued_writes, metering_writes, Outcome, StoredInvoice, INVOICE};
 pub use events::{event_item, events_hour, EVENT, EVENT_KEEP_DAYS};
 pub use idempotency::{Claim, Recorded, IDEMPOTENCY, PART_BYTES as ANSWER_PART_BYTES};
 pub use items::{due_shards, parse as parse_item, string_attr, Index, Versioned, LEGACY_DUE_PARTITION};
@@ -242,9 +242,10 @@ impl Store {
     /// Writes every item or none, each conditional on the state it was read in. A transaction
     /// DynamoDB cancelled for another one on its items is sent again, after a jittered wait.
     pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let items = writes.into_iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
-        let request = self.client.transact_write_items().set_transact_items(Some(items));
-        again_while_contended(|| async { request.clone().send().await.map(|_| ()).map_err(transaction_error) }).await
+        match self.transact_or_refused(writes).await? {
+            Outcome::Written => Ok(()),
+            Outcome::Refused(_) => Err(StoreError::Conflict),
+        }
     }
 
     /// Several writes as one transaction; a single one as a plain write (one action, same rules).
@@ -310,12 +311,13 @@ impl Store {
     pub(super) fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
         let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Aws(e.to_string());
         if let Write::Check(pk, sk, condition) = write {
+            let (expression, names, values) = parts_of(Some(condition));
             let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
                 .table_name(&self.table)
                 .set_key(Some(key_of(&pk, &sk)))
-                .condition_expression(condition.expression)
-                .set_expression_attribute_names((!condition.names.is_empty()).then_some(condition.names))
-                .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
+                .set_condition_expression(expression)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
                 .build()
                 .map_err(built)?;
             return Ok(TransactWriteItem::builder().condition_check(check).build());
