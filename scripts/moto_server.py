@@ -19,6 +19,11 @@
   moto checks actions, not resources (the tests match resources themselves), and it checks a
   transaction as `dynamodb:TransactWriteItems`, where AWS checks each item's action: a user whose
   policy allows writing items is also given that one action here, and nothing else is added.
+- Presigned S3 URLs held to S3's rules: moto checks neither their signature nor their expiry (and
+  with IAM enforced, it cannot read their query-string signature at all). Here a presigned request
+  is refused, 403 as S3 refuses it, when its signature over the signed headers does not match or
+  its X-Amz-Expires has passed in real time; otherwise it goes on signed in a header by the same
+  key, so moto checks the signer's policy as for any other call.
 
 Usage: moto_server.py HOST PORT
 """
@@ -176,6 +181,89 @@ def signatures_over_raw_bodies():
     IAMRequest._create_aws_request = create_aws_request
 
 
+PRESIGNING = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature")
+
+
+def header_of(environ, name):
+    if name == "content-type":
+        return environ.get("CONTENT_TYPE", "")
+    if name == "content-length":
+        return environ.get("CONTENT_LENGTH", "")
+    return environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+
+
+def s3_error(start_response, code, message):
+    body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'.encode()
+    start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def secret_of(access_key):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    for user in iam_backends[DEFAULT_ACCOUNT_ID]["aws"].users.values():
+        for key in user.access_keys:
+            if key.access_key_id == access_key:
+                return key.secret_access_key
+    return None
+
+
+def presigned_urls_checked(app):
+    """A request with a SigV4 query-string signature, checked as S3 checks it, then passed on
+    signed in a header by the same key (see the module's notes)."""
+    import datetime
+    import hmac
+    from urllib.parse import parse_qsl, quote, urlencode
+
+    from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    def call(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if "X-Amz-Signature=" not in query or environ.get("HTTP_AUTHORIZATION"):
+            return app(environ, start_response)
+        params = parse_qsl(query, keep_blank_values=True)
+        auth = {k: v for k, v in params if k in PRESIGNING}
+        try:
+            key, _, region, service, _ = auth["X-Amz-Credential"].split("/")
+            signed_at = datetime.datetime.strptime(auth["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+            expires = int(auth["X-Amz-Expires"])
+        except (KeyError, ValueError):
+            return s3_error(start_response, "AuthorizationQueryParametersError", "The presigned URL is malformed")
+        secret = secret_of(key)
+        if secret is None:
+            return s3_error(start_response, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+        if datetime.datetime.now(datetime.timezone.utc) > signed_at + datetime.timedelta(seconds=expires):
+            return s3_error(start_response, "AccessDenied", "Request has expired")
+        host = environ.get("HTTP_HOST", "")
+        path = environ.get("RAW_URI", environ.get("PATH_INFO", "")).split("?")[0]
+        signed = auth["X-Amz-SignedHeaders"].split(";")
+        headers = {name: header_of(environ, name) for name in signed if name != "host"}
+        unsigned = urlencode([(k, v) for k, v in params if k != "X-Amz-Signature"], quote_via=quote, safe="-_.~")
+        request = AWSRequest(method=environ["REQUEST_METHOD"], url=f"http://{host}{path}?{unsigned}", headers=headers)
+        request.context["timestamp"] = auth["X-Amz-Date"]
+        signer = S3SigV4QueryAuth(Credentials(key, secret), service, region, expires=expires)
+        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        if not hmac.compare_digest(expected, auth["X-Amz-Signature"]):
+            return s3_error(start_response, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+        rest = urlencode([(k, v) for k, v in params if k not in PRESIGNING], quote_via=quote, safe="-_.~")
+        body = getattr(REQUEST, "body", b"")
+        header_signed = AWSRequest(
+            method=environ["REQUEST_METHOD"], url=f"http://{host}{path}" + (f"?{rest}" if rest else ""), data=body, headers=headers
+        )
+        S3SigV4Auth(Credentials(key, secret), "s3", region).add_auth(header_signed)
+        environ["QUERY_STRING"] = rest
+        environ["RAW_URI"] = environ["REQUEST_URI"] = path + (f"?{rest}" if rest else "")
+        for name in ("Authorization", "X-Amz-Date", "X-Amz-Content-SHA256"):
+            environ["HTTP_" + name.upper().replace("-", "_")] = header_signed.headers[name]
+        environ["wsgi.input"] = io.BytesIO(body)
+        return app(environ, start_response)
+
+    return call
+
+
 def table_locked(app):
     """Each DynamoDB request under its tables' locks; every other request as it comes."""
     locks = defaultdict(ReadersWriter)
@@ -311,6 +399,8 @@ def main():
         signatures_over_raw_bodies()
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)
+    if os.environ.get("CPPO_IAM_TEMPLATE"):
+        app = presigned_urls_checked(app)
     run_simple(host, port, with_sent_emails(table_locked(app)), threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -7,8 +7,9 @@ use cppo_domain::agreement::Agreement;
 use cppo_domain::ids::IdKind;
 use cppo_domain::invoice::{self, InvoiceStatus};
 use cppo_domain::offer::Offer;
-use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
+use cppo_domain::opportunity::{LegalFile, Opportunity, OpportunityStatus};
 use cppo_domain::AccountId;
+use cppo_domain::DomainResult;
 use cppo_domain::{catalog, report};
 use cppo_platform::api::{expanded_body, page_body, page_request, path_id, ListRequest};
 use cppo_platform::http::{serve, unknown_route, ApiError, ApiRequest};
@@ -36,6 +37,9 @@ pub async fn handle(app: &App, event: ApiGatewayV2httpRequest) -> ApiGatewayV2ht
             "GET /reports/sales" => sales_report(app, &req).await,
             "GET /reports/billing" => billing_report(app, &req).await,
             "GET /opportunities/{id}/changeset" => export_change_sets(app, &req).await,
+            "GET /opportunities/{id}/eula" => opportunity_legal(app, &req, Opportunity::eula_file).await,
+            "GET /opportunities/{id}/reseller-agreement" => opportunity_legal(app, &req, Opportunity::reseller_agreement_file).await,
+            "GET /offers/{id}/eula" => offer_eula(app, &req).await,
             _ => unknown_route(&req),
         }
     })
@@ -66,6 +70,50 @@ async fn get_opportunity(app: &App, req: &ApiRequest<'_>) -> Answer {
         Some(o) if o.value.is_party(&req.caller) => Ok((200, o.value.view(app.now()))),
         _ => Err(ApiError::NotFound(format!("no opportunity {id}"))),
     }
+}
+
+/// A legal term of an opportunity, to its ISV and reseller alone: to a buyer, even the offer's,
+/// it does not exist.
+async fn opportunity_legal(app: &App, req: &ApiRequest<'_>, file: fn(&Opportunity) -> DomainResult<LegalFile<'_>>) -> Answer {
+    let id = path_id(req, "id", IdKind::Opportunity, "opportunity")?;
+    match app.store.load::<Opportunity>(OPPORTUNITY, id).await? {
+        Some(o) if o.value.is_party(&req.caller) => legal_answer(app, file(&o.value)?, &format!("{id}.pdf")).await,
+        _ => Err(ApiError::NotFound(format!("no opportunity {id}"))),
+    }
+}
+
+/// The EULA an offer's buyer accepts: its authorization's, to the offer's three parties.
+async fn offer_eula(app: &App, req: &ApiRequest<'_>) -> Answer {
+    let id = path_id(req, "id", IdKind::Offer, "offer")?;
+    let offer = match app.store.load::<Offer>(OFFER, id).await? {
+        Some(o) if o.value.party(&req.caller).is_some() => o.value,
+        _ => return Err(ApiError::NotFound(format!("no offer {id}"))),
+    };
+    let opportunity = app.store.load::<Opportunity>(OPPORTUNITY, &offer.opportunity_id).await?.ok_or_else(|| {
+        tracing::error!(offer = id, "an offer's opportunity is missing");
+        ApiError::Internal
+    })?;
+    legal_answer(app, opportunity.value.eula_file()?, &format!("eula-{id}.pdf")).await
+}
+
+/// `{url, sha256?, expiresAt?, documents?}`: a compiled file by a presigned GET, good 5 minutes.
+async fn legal_answer(app: &App, file: LegalFile<'_>, file_name: &str) -> Answer {
+    let body = match file {
+        LegalFile::Public(url) => serde_json::json!({ "url": url }),
+        LegalFile::Hosted(urls) => serde_json::json!({
+            "url": urls[0],
+            "documents": urls.iter().map(|u| serde_json::json!({ "url": u })).collect::<Vec<_>>(),
+        }),
+        LegalFile::Compiled(compiled) => {
+            let download = app.bucket()?.presign_download(compiled, file_name).await?;
+            serde_json::json!({
+                "url": download.url,
+                "sha256": compiled.sha256,
+                "expiresAt": cppo_domain::time::stamp(download.expires_at),
+            })
+        }
+    };
+    Ok((200, body))
 }
 
 async fn list_offers(app: &App, req: &ApiRequest<'_>) -> Answer {

@@ -5,8 +5,10 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use cppo_domain::event::{Event, EventType};
 use cppo_domain::ids::IdKind;
-use cppo_domain::opportunity::{CreateContext, CreateOpportunityInput, Opportunity, OpportunityStatus, RestrictedBy};
+use cppo_domain::legal::StoredRef;
+use cppo_domain::opportunity::{CreateContext, CreateOpportunityInput, Named, Opportunity, OpportunityStatus, RestrictedBy};
 use cppo_platform::api::{commit, path_id, until_committed, Step};
+use cppo_platform::documents::compile_terms;
 use cppo_platform::http::{from_value, unknown_route, ApiError, ApiRequest};
 use cppo_platform::idempotent::serve;
 use cppo_platform::store::{
@@ -64,8 +66,7 @@ async fn revise_draft(
 ) -> Result<Opportunity, Step> {
     let input: CreateOpportunityInput = from_value(read.value.draft_body(&req.caller, body)?)?;
     // Read as a create reads them: the draft's reseller is its body's.
-    let (sellers, products) = input.named(&req.caller);
-    let found = app.store.sellers_and_products(&sellers, &products).await?;
+    let found = app.store.named(&input.named(&req.caller)).await?;
     let revised = read.value.revise(input, CreateContext::of(&req.caller, &found, app.now(), vec![]))?;
     app.store.write_all(vec![Write::Replace(opportunity_item(&revised, read.version + 1)?, read.version)]).await?;
     Ok(revised)
@@ -79,6 +80,7 @@ async fn release(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErr
         let read = load(app, req, id).await?;
         let now = app.now();
         let mut next = read.value.release(&req.caller, now)?;
+        next.compiled = compile(app, &next).await?;
         let event = Event::for_opportunity(EventType::OpportunityCreated, &mut next, app.new_id(IdKind::Event), now, None);
         let writes = vec![Write::Replace(opportunity_item(&next, read.version + 1)?, read.version), Write::Create(event_item(&event)?)];
         let body = next.view(now);
@@ -87,6 +89,19 @@ async fn release(app: &App, req: &ApiRequest<'_>) -> Result<(u16, Value), ApiErr
     })
     .await?;
     Ok((200, body))
+}
+
+/// A released draft's uploaded legal terms, compiled from its documents as they are now. A retry
+/// after a lost race writes the same key again, and only the version its transaction records is
+/// ever read.
+async fn compile(app: &App, o: &Opportunity) -> Result<cppo_domain::opportunity::Compiled, Step> {
+    let ids: Vec<String> =
+        o.to_compile().iter().flat_map(|(_, refs)| refs.iter().flatten()).map(|r: &&StoredRef| r.document_id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found = app.store.named(&Named { documents: ids, ..Named::default() }).await?;
+    compile_terms(app.bucket()?, o, &found.documents, &o.opportunity_id).await
 }
 
 /// `POST .../revoke`'s body: why, optionally.

@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    cppo_platform::app::run_lambda(|app, event| async move { Ok(fn_update_opportunity::handle(&app, event).await) }).await
+    cppo_platform::app::run_lambda_with_bucket(|app, event| async move { Ok(fn_update_opportunity::handle(&app, event).await) }).await
 }

@@ -51,6 +51,8 @@ pub enum Api {
     Streams,
     /// EventBridge: the relay's entries on the bus.
     Events,
+    /// S3, path-style (`/bucket/key`): the document bucket's reads, writes and presigned URLs.
+    S3,
 }
 
 #[derive(Debug)]
@@ -81,6 +83,7 @@ impl Intercept for Recorder {
             Api::Ses => ses_calls(body),
             Api::Streams => stream_calls(target, body),
             Api::Events => bus_calls(target, body),
+            Api::S3 => s3_calls(request.method(), request.uri(), request.headers().get("x-amz-copy-source")),
         };
         self.log.record(self.function, calls);
         Ok(())
@@ -163,6 +166,35 @@ fn bus_calls(target: &str, body: &[u8]) -> Vec<(String, String)> {
     buses.into_iter().map(|bus| (format!("events:{}", operation(target)), bus_arn(bus))).collect()
 }
 
+pub fn object_arn(bucket_and_key: &str) -> String {
+    format!("arn:aws:s3:::{bucket_and_key}")
+}
+
+/// An object call as IAM authorizes it: a `GET` is `GetObject` (and `GetObjectVersion` for a
+/// version), a `PUT` `PutObject` (a copy also reads its source), a `DELETE` `DeleteObject`. A
+/// presigned request is recorded too: it works only while its signer may make it.
+fn s3_calls(method: &str, uri: &str, copy_source: Option<&str>) -> Vec<(String, String)> {
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let path = path.split_once("://").map_or(path, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let object = object_arn(&crate::server::percent_decode(path.trim_start_matches('/')));
+    let versioned = query.split('&').any(|p| p.starts_with("versionId="));
+    let call = |action: &str, resource: &str| (format!("s3:{action}"), resource.to_string());
+    match method {
+        "GET" | "HEAD" if versioned => vec![call("GetObject", &object), call("GetObjectVersion", &object)],
+        "GET" | "HEAD" => vec![call("GetObject", &object)],
+        "PUT" => {
+            let mut calls = vec![call("PutObject", &object)];
+            if let Some(source) = copy_source {
+                let source = crate::server::percent_decode(source.trim_start_matches('/'));
+                calls.push(call("GetObject", &object_arn(source.split('?').next().unwrap_or_default())));
+            }
+            calls
+        }
+        "DELETE" => vec![call("DeleteObject", &object)],
+        other => vec![call(other, &object)],
+    }
+}
+
 /// SES speaks the query protocol: `Action=SendEmail&Source=...`.
 fn ses_calls(body: &[u8]) -> Vec<(String, String)> {
     let form = String::from_utf8_lossy(body);
@@ -185,6 +217,13 @@ mod tests {
         assert_eq!(actions, ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"]);
         let query = dynamodb_calls("DynamoDB_20120810.Query", br#"{"TableName":"t","IndexName":"byDue"}"#);
         assert_eq!(query, [("dynamodb:Query".to_string(), format!("{}/index/byDue", table_arn("t")))]);
+        let copy = s3_calls("PUT", "http://127.0.0.1:5000/b/documents/doc-1?x-id=CopyObject", Some("b/uploads/doc-1"));
+        assert_eq!(
+            copy,
+            [("s3:PutObject".to_string(), object_arn("b/documents/doc-1")), ("s3:GetObject".to_string(), object_arn("b/uploads/doc-1"))]
+        );
+        let versioned = s3_calls("GET", "/b/compiled/opp-1/eula.pdf?versionId=v1&x-id=GetObject", None);
+        assert_eq!(versioned[1], ("s3:GetObjectVersion".to_string(), object_arn("b/compiled/opp-1/eula.pdf")));
         let ses = ses_calls(b"Action=SendEmail&Source=noreply%40x.example&Version=2010-12-01");
         assert_eq!(ses, [("ses:SendEmail".to_string(), identity_arn("noreply@x.example"))]);
     }

@@ -13,6 +13,7 @@ pub async fn invoke(function: &str, app: &App, event: ApiGatewayV2httpRequest) -
         "accept-offer" => Box::pin(fn_accept_offer::handle(app, event)).await,
         "cancel-agreement" => Box::pin(fn_cancel_agreement::handle(app, event)).await,
         "meter-usage" => Box::pin(fn_meter_usage::handle(app, event)).await,
+        "documents" => Box::pin(fn_documents::handle(app, event)).await,
         "query" => Box::pin(fn_query::handle(app, event)).await,
         _ => return None,
     })

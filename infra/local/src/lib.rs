@@ -17,7 +17,8 @@ pub mod throttle;
 
 use cppo_domain::fees::FeeSchedule;
 use cppo_platform::clock::SettableClock;
-use cppo_platform::config::{fee_schedule, Config, RetrySchedule, FEE_SCHEDULE, SENDER_EMAIL, TOKEN_KEY};
+use cppo_platform::config::{fee_schedule, Config, RetrySchedule, DOCUMENT_BUCKET, FEE_SCHEDULE, SENDER_EMAIL, TOKEN_KEY};
+use cppo_platform::documents::Bucket;
 use cppo_platform::mailer::Mailer;
 use cppo_platform::queue::Queue;
 use cppo_platform::App;
@@ -46,6 +47,7 @@ pub const FUNCTIONS: &[&str] = &[
     "accept-offer",
     "cancel-agreement",
     "meter-usage",
+    "documents",
     "query",
     "expire-sweep",
     "notify",
@@ -111,6 +113,7 @@ impl LocalConfig {
                 dead_letter_queue: var("CPPO_DLQ_NAME").unwrap_or_else(|| "cppo-local-events-dlq".into()),
                 bus: var("CPPO_BUS_NAME").unwrap_or_else(|| "cppo-local-marketplace".into()),
                 sender: var("CPPO_SENDER_EMAIL").unwrap_or_else(|| "noreply@cppo.example".into()),
+                bucket: provision::bucket_name(&var("CPPO_BUCKET_NAME").unwrap_or_else(|| "cppo-local-documents".into())),
             },
             template: var("CPPO_TEMPLATE").unwrap_or_else(|| DEFAULT_TEMPLATE.into()),
             fees: fee_schedule(var(FEE_SCHEDULE).as_deref()).map_err(|e| e.to_string())?,
@@ -257,6 +260,15 @@ impl Signer<'_> {
         aws_sdk_ses::Client::from_conf(config.build())
     }
 
+    /// Path-style, as the emulator's one endpoint needs; in AWS the SDK's virtual-hosted default.
+    fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(self.sdk)
+            .force_path_style(true)
+            .credentials_provider(self.credentials())
+            .interceptor(self.record(calls::Api::S3));
+        aws_sdk_s3::Client::from_conf(config.build())
+    }
+
     fn streams(&self) -> aws_sdk_dynamodbstreams::Client {
         let config = aws_sdk_dynamodbstreams::config::Builder::from(self.sdk)
             .credentials_provider(self.credentials())
@@ -344,7 +356,11 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
             ..app_config.clone()
         };
         let signer = Signer { sdk: &sdk, name, faults: &faults, log: &log };
-        functions.insert(*name, (App::with_client(signer.dynamodb(), function_config, Arc::new(clock.clone())), signer));
+        let mut app = App::with_client(signer.dynamodb(), function_config, Arc::new(clock.clone()));
+        if variables.iter().any(|v| v == DOCUMENT_BUCKET) {
+            app = app.with_bucket(Bucket::new(signer.s3(), &config.names.bucket));
+        }
+        functions.insert(*name, (app, signer));
     }
     let mut take = |name: &str| functions.remove(name).ok_or(format!("the gateway runs no {name}"));
     let (sweep, republish, (notify_app, signer)) = (take("expire-sweep")?.0, take("republish-events")?.0, take("notify")?);
@@ -356,7 +372,10 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
     let ends = relay::Ends { stream_arn: provisioned.stream_arn, queue_url: provisioned.queue_url.clone(), bus: config.names.bus.clone() };
     let relay = relay(&sdk, &template, (&faults, &log), ends)?;
     let gateway = Arc::new(Gateway {
-        app: App::with_client(aws_sdk_dynamodb::Client::new(&sdk), app_config, Arc::new(clock.clone())),
+        app: App::with_client(aws_sdk_dynamodb::Client::new(&sdk), app_config, Arc::new(clock.clone())).with_bucket(Bucket::new(
+            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build()),
+            &config.names.bucket,
+        )),
         functions: functions.into_iter().map(|(name, (app, _))| (name, app)).collect(),
         sweep,
         notify,

@@ -17,6 +17,8 @@ pub struct Names {
     pub dead_letter_queue: String,
     pub bus: String,
     pub sender: String,
+    /// The document bucket: lowercase letters, digits and hyphens, as S3 names are.
+    pub bucket: String,
 }
 
 impl Names {
@@ -28,8 +30,16 @@ impl Names {
             dead_letter_queue: format!("{prefix}-dlq"),
             bus: format!("{prefix}-bus"),
             sender,
+            bucket: bucket_name(&format!("{prefix}-documents")),
         }
     }
+}
+
+/// A name S3 takes: 3..63 of lowercase letters, digits and hyphens.
+pub fn bucket_name(raw: &str) -> String {
+    let name: String = raw.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let name = name.trim_matches('-');
+    name[..name.len().min(63)].trim_end_matches('-').to_string()
 }
 
 pub struct Provisioned {
@@ -104,6 +114,7 @@ pub async fn provision(sdk: &aws_config::SdkConfig, template: &Value, names: &Na
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let (queue_url, dead_letter_queue_url) = create_queues(&sqs, template, names).await?;
     let capture_queue_url = create_bus(sdk, &sqs, template, &names.bus).await?;
+    create_bucket(sdk, template, &names.bucket).await?;
     aws_sdk_ses::Client::new(sdk)
         .verify_email_identity()
         .email_address(&names.sender)
@@ -111,6 +122,67 @@ pub async fn provision(sdk: &aws_config::SdkConfig, template: &Value, names: &Na
         .await
         .map_err(|e| format!("verifying {}: {}", names.sender, aws_sdk_ses::error::DisplayErrorContext(&e)))?;
     Ok(Provisioned { queue_url, dead_letter_queue_url, stream_arn, capture_queue_url })
+}
+
+/// The template's document bucket: versioned, its public access blocked, encrypted, and its
+/// lifecycle rules, as the template gives them. (The emulator keeps the rules without acting on
+/// them; its bucket policy, TLS only, would refuse the local endpoint's plain HTTP, so it is the
+/// one part not played.)
+async fn create_bucket(sdk: &aws_config::SdkConfig, template: &Value, name: &str) -> Result<(), String> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+        NoncurrentVersionExpiration, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
+    };
+    let (_, bucket) = resources(template, "AWS::S3::Bucket").into_iter().next().ok_or("the template has no document bucket")?;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    fn fail<E: std::error::Error + 'static, R: std::fmt::Debug>(
+        what: &'static str,
+    ) -> impl Fn(aws_sdk_s3::error::SdkError<E, R>) -> String {
+        move |e| format!("{what} the document bucket: {}", aws_sdk_s3::error::DisplayErrorContext(&e))
+    }
+    s3.create_bucket().bucket(name).send().await.map_err(fail("creating"))?;
+    if bucket["VersioningConfiguration"]["Status"].as_str() == Some("Enabled") {
+        let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+        s3.put_bucket_versioning().bucket(name).versioning_configuration(versioning).send().await.map_err(fail("versioning"))?;
+    }
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    let flag = |k: &str| block[k].as_bool().unwrap_or(false);
+    let block = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(flag("BlockPublicAcls"))
+        .block_public_policy(flag("BlockPublicPolicy"))
+        .ignore_public_acls(flag("IgnorePublicAcls"))
+        .restrict_public_buckets(flag("RestrictPublicBuckets"))
+        .build();
+    s3.put_public_access_block().bucket(name).public_access_block_configuration(block).send().await.map_err(fail("blocking"))?;
+    let sse = ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build().map_err(|e| e.to_string())?;
+    let encryption = ServerSideEncryptionConfiguration::builder()
+        .rules(ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(sse).build())
+        .build()
+        .map_err(|e| e.to_string())?;
+    s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(encryption).send().await.map_err(fail("encrypting"))?;
+    let mut rules = Vec::new();
+    for rule in list(&bucket["LifecycleConfiguration"], "Rules") {
+        let mut expiration = LifecycleExpiration::builder();
+        if let Some(days) = rule["ExpirationInDays"].as_i64() {
+            expiration = expiration.days(days as i32);
+        }
+        if let Some(marker) = rule["ExpiredObjectDeleteMarker"].as_bool() {
+            expiration = expiration.expired_object_delete_marker(marker);
+        }
+        let mut built = LifecycleRule::builder()
+            .id(text(rule, "Id")?)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix(text(rule, "Prefix")?).build())
+            .expiration(expiration.build());
+        if let Some(days) = rule["NoncurrentVersionExpiration"]["NoncurrentDays"].as_i64() {
+            built = built.noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(days as i32).build());
+        }
+        rules.push(built.build().map_err(|e| e.to_string())?);
+    }
+    let lifecycle = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().map_err(|e| e.to_string())?;
+    s3.put_bucket_lifecycle_configuration().bucket(name).lifecycle_configuration(lifecycle).send().await.map_err(fail("lifecycle of"))?;
+    Ok(())
 }
 
 /// The template's bus, and the local capture rule and queue `GET /_local/events` reads.

@@ -84,6 +84,9 @@ pub struct Agreement {
     pub previous_agreement_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// The SHA-256 of the compiled EULA its buyer accepted, when the EULA was uploaded documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eula_sha256: Option<String>,
     /// How long the buyer has to pay each invoice, from the offer.
     #[serde(default = "crate::terms::default_net_payment_term_days")]
     pub net_payment_term_days: u32,
@@ -295,6 +298,9 @@ impl Agreement {
         });
         if let (Some(previous), Value::Object(map)) = (&self.previous_agreement_id, &mut view) {
             map.insert("previousAgreementId".into(), Value::String(previous.clone()));
+        }
+        if let (Some(sha256), Value::Object(map)) = (&self.eula_sha256, &mut view) {
+            map.insert("eulaSha256".into(), Value::String(sha256.clone()));
         }
         view
     }

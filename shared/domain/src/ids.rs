@@ -39,6 +39,7 @@ pub enum IdKind {
     Agreement,
     CancellationRequest,
     Event,
+    Document,
 }
 
 impl IdKind {
@@ -50,6 +51,7 @@ impl IdKind {
             IdKind::Agreement => "agr-",
             IdKind::CancellationRequest => "acr-",
             IdKind::Event => "evt-",
+            IdKind::Document => "doc-",
         }
     }
 

@@ -1,6 +1,8 @@
 //! Legal terms: the buyer's EULA and the ISV–reseller agreement, standard or custom documents.
 
+use crate::document::{DocumentStatus, StoredDocument};
 use crate::error::{DomainError, DomainResult};
+use crate::ids::AccountId;
 use crate::validate;
 use serde::{Deserialize, Serialize};
 
@@ -14,10 +16,12 @@ pub struct LegalInput {
     pub documents: Option<Vec<DocumentInput>>,
 }
 
-/// An uploaded document's description, or the URL of one already hosted.
+/// An uploaded document's ID, a document's description, or the URL of one already hosted.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DocumentInput {
+    #[serde(default)]
+    pub document_id: Option<String>,
     #[serde(default)]
     pub file_name: Option<String>,
     #[serde(default)]
@@ -39,11 +43,49 @@ pub struct UploadedDocument {
     pub sha256: String,
 }
 
+/// A ready document of the ISV's, named by its ID: the file is in the document bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRef {
+    pub document_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+}
+
+/// Tried in this order when read back: a stored one is the only form with a `documentId`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Document {
+    Stored(StoredRef),
     Uploaded(UploadedDocument),
     Hosted { url: String },
+}
+
+/// The caller's documents a create may name: those its body named that were found.
+#[derive(Debug, Clone, Copy)]
+pub struct Library<'a> {
+    pub owner: &'a AccountId,
+    pub documents: &'a [StoredDocument],
+}
+
+impl Library<'_> {
+    /// A ready document of the owner's; another's and one not ready are refused alike.
+    fn ready(&self, document_id: &str, at: &str) -> DomainResult<StoredRef> {
+        let found = self.documents.iter().find(|d| d.document_id == document_id && &d.owner_account_id == self.owner);
+        match found {
+            Some(d) if d.status == DocumentStatus::Ready => Ok(StoredRef {
+                document_id: d.document_id.clone(),
+                file_name: d.file_name.clone(),
+                content_type: d.content_type.clone(),
+                size_bytes: d.size_bytes,
+                sha256: d.sha256.clone(),
+            }),
+            Some(_) => Err(DomainError::field(at, format!("document {document_id} is not complete: upload it and complete it first"))),
+            None => Err(DomainError::field(at, format!("{document_id} is not a document of yours"))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -72,22 +114,22 @@ pub const MAX_DOCUMENTS: usize = 5;
 pub const MAX_SET_BYTES: u64 = 6 * 1024 * 1024;
 const MAX_URL: usize = 2048;
 
-pub fn check_eula(input: Option<&LegalInput>) -> DomainResult<Eula> {
+pub fn check_eula(input: Option<&LegalInput>, library: Library<'_>) -> DomainResult<Eula> {
     let Some(input) = input else { return Ok(Eula::Standard) };
     match input.kind.as_str() {
         "standard" => no_documents(input, "eula").map(|_| Eula::Standard),
-        "custom" => Ok(Eula::Custom { documents: documents(input, "eula")? }),
+        "custom" => Ok(Eula::Custom { documents: documents(input, "eula", library)? }),
         other => Err(DomainError::field("eula.type", format!("eula type {other} must be standard or custom"))),
     }
 }
 
-pub fn check_reseller_agreement(input: Option<&LegalInput>) -> DomainResult<ResellerAgreement> {
+pub fn check_reseller_agreement(input: Option<&LegalInput>, library: Library<'_>) -> DomainResult<ResellerAgreement> {
     let Some(input) = input else { return Ok(ResellerAgreement::None) };
     let field = "resellerAgreement";
     match input.kind.as_str() {
         "none" => no_documents(input, field).map(|_| ResellerAgreement::None),
         "rcmp" => no_documents(input, field).map(|_| ResellerAgreement::Rcmp),
-        "custom" => Ok(ResellerAgreement::Custom { documents: documents(input, field)? }),
+        "custom" => Ok(ResellerAgreement::Custom { documents: documents(input, field, library)? }),
         other => Err(DomainError::field(format!("{field}.type"), format!("resellerAgreement type {other} must be none, rcmp or custom"))),
     }
 }
@@ -99,51 +141,60 @@ fn no_documents(input: &LegalInput, field: &str) -> DomainResult<()> {
     }
 }
 
-fn documents(input: &LegalInput, field: &str) -> DomainResult<Vec<Document>> {
+fn documents(input: &LegalInput, field: &str, library: Library<'_>) -> DomainResult<Vec<Document>> {
     let at = format!("{field}.documents");
     let raw = input.documents.as_deref().ok_or_else(|| DomainError::field(&at, format!("a custom {field} needs its documents")))?;
     validate::count(raw, &at, 1, MAX_DOCUMENTS)?;
-    let docs = raw.iter().enumerate().map(|(i, d)| document(d, &format!("{at}[{i}]"))).collect::<DomainResult<Vec<_>>>()?;
-    let total: u64 = docs.iter().map(|d| if let Document::Uploaded(u) = d { u.size_bytes } else { 0 }).sum();
+    let docs = raw.iter().enumerate().map(|(i, d)| document(d, &format!("{at}[{i}]"), library)).collect::<DomainResult<Vec<_>>>()?;
+    let stored = docs.iter().filter(|d| matches!(d, Document::Stored(_))).count();
+    if stored > 0 && stored < docs.len() {
+        return Err(DomainError::field(at, "a set's documents are all uploads (documentId) or all hosted (url), never mixed"));
+    }
+    let total: u64 = docs.iter().map(Document::size_bytes).sum();
     if total > MAX_SET_BYTES {
         return Err(DomainError::field(at, "uploaded documents of one set may total at most 6 MiB"));
     }
     Ok(docs)
 }
 
-fn document(d: &DocumentInput, at: &str) -> DomainResult<Document> {
+fn document(d: &DocumentInput, at: &str, library: Library<'_>) -> DomainResult<Document> {
     let upload_fields = d.file_name.is_some() || d.content_type.is_some() || d.size_bytes.is_some() || d.sha256.is_some();
-    match (&d.url, upload_fields) {
-        (Some(url), false) => hosted(url, &format!("{at}.url")).map(|url| Document::Hosted { url }),
-        (None, true) => uploaded(d, at).map(Document::Uploaded),
-        _ => Err(DomainError::field(at, "a document is either an upload (fileName, contentType, sizeBytes, sha256) or a url")),
+    match (&d.document_id, &d.url, upload_fields) {
+        (Some(id), None, false) => library.ready(id, &format!("{at}.documentId")).map(Document::Stored),
+        (None, Some(url), false) => hosted(url, &format!("{at}.url")).map(|url| Document::Hosted { url }),
+        (None, None, true) => declared(d, at).map(Document::Uploaded),
+        _ => Err(DomainError::field(
+            at,
+            "a document is one of: a documentId, a url, or a declaration (fileName, contentType, sizeBytes, sha256)",
+        )),
     }
 }
 
-fn uploaded(d: &DocumentInput, at: &str) -> DomainResult<UploadedDocument> {
-    let need =
-        |v: &Option<String>, name: &str| v.clone().ok_or_else(|| DomainError::field(format!("{at}.{name}"), format!("{name} is required")));
+/// A declaration's four fields by the DOC rules; `at` is where they sit ("" at the top level).
+pub(crate) fn declared(d: &DocumentInput, at: &str) -> DomainResult<UploadedDocument> {
+    let path = |name: &str| if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
+    let need = |v: &Option<String>, name: &str| v.clone().ok_or_else(|| DomainError::field(path(name), format!("{name} is required")));
     let file_name = need(&d.file_name, "fileName")?;
     let content_type = need(&d.content_type, "contentType")?;
     let sha256 = need(&d.sha256, "sha256")?;
-    validate::text(&file_name, &format!("{at}.fileName"), 5, 255)?;
+    validate::text(&file_name, &path("fileName"), 5, 255)?;
     if file_name.contains(['/', '\\']) {
-        return Err(DomainError::field(format!("{at}.fileName"), "fileName must not contain a path"));
+        return Err(DomainError::field(path("fileName"), "fileName must not contain a path"));
     }
     let extension = match content_type.as_str() {
         "application/pdf" => ".pdf",
         "text/plain" => ".txt",
-        _ => return Err(DomainError::field(format!("{at}.contentType"), "contentType must be application/pdf or text/plain")),
+        _ => return Err(DomainError::field(path("contentType"), "contentType must be application/pdf or text/plain")),
     };
     if !file_name.to_ascii_lowercase().ends_with(extension) {
-        return Err(DomainError::field(format!("{at}.fileName"), format!("a {content_type} document's fileName must end {extension}")));
+        return Err(DomainError::field(path("fileName"), format!("a {content_type} document's fileName must end {extension}")));
     }
-    let size_bytes = d.size_bytes.ok_or_else(|| DomainError::field(format!("{at}.sizeBytes"), "sizeBytes is required"))?;
+    let size_bytes = d.size_bytes.ok_or_else(|| DomainError::field(path("sizeBytes"), "sizeBytes is required"))?;
     if !(1..=MAX_SET_BYTES).contains(&size_bytes) {
-        return Err(DomainError::field(format!("{at}.sizeBytes"), "sizeBytes must be 1 to 6 MiB"));
+        return Err(DomainError::field(path("sizeBytes"), "sizeBytes must be 1 to 6 MiB"));
     }
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(DomainError::field(format!("{at}.sha256"), "sha256 must be 64 hexadecimal characters"));
+        return Err(DomainError::field(path("sha256"), "sha256 must be 64 hexadecimal characters"));
     }
     Ok(UploadedDocument { file_name, content_type, size_bytes, sha256: sha256.to_ascii_lowercase() })
 }
@@ -168,6 +219,7 @@ impl Document {
     /// How a person recognises the document: its file name or URL.
     pub fn label(&self) -> &str {
         match self {
+            Document::Stored(d) => &d.file_name,
             Document::Uploaded(u) => &u.file_name,
             Document::Hosted { url } => url,
         }
@@ -176,7 +228,68 @@ impl Document {
     pub fn url(&self) -> Option<&str> {
         match self {
             Document::Hosted { url } => Some(url),
-            Document::Uploaded(_) => None,
+            Document::Stored(_) | Document::Uploaded(_) => None,
+        }
+    }
+
+    /// What counts toward a set's 6 MiB: the files the service holds or was told of.
+    pub fn size_bytes(&self) -> u64 {
+        match self {
+            Document::Stored(d) => d.size_bytes,
+            Document::Uploaded(u) => u.size_bytes,
+            Document::Hosted { .. } => 0,
+        }
+    }
+
+    /// The form a create body names it by: a clone names an upload by its ID alone.
+    pub fn input(&self) -> serde_json::Value {
+        match self {
+            Document::Stored(d) => serde_json::json!({ "documentId": d.document_id }),
+            other => serde_json::to_value(other).unwrap_or_default(),
+        }
+    }
+}
+
+/// A set of documents the service compiles into one PDF: uploads only.
+pub fn stored(documents: &[Document]) -> Option<Vec<&StoredRef>> {
+    let refs: Vec<&StoredRef> = documents.iter().filter_map(|d| if let Document::Stored(r) = d { Some(r) } else { None }).collect();
+    (!refs.is_empty()).then_some(refs)
+}
+
+impl Eula {
+    /// The documents the service compiles, when the EULA is custom and uploaded.
+    pub fn stored(&self) -> Option<Vec<&StoredRef>> {
+        match self {
+            Eula::Custom { documents } => stored(documents),
+            Eula::Standard => None,
+        }
+    }
+
+    /// The create body's form (see `Document::input`).
+    pub fn input(&self) -> serde_json::Value {
+        match self {
+            Eula::Custom { documents } => {
+                serde_json::json!({"type": "custom", "documents": documents.iter().map(Document::input).collect::<Vec<_>>()})
+            }
+            Eula::Standard => serde_json::json!({"type": "standard"}),
+        }
+    }
+}
+
+impl ResellerAgreement {
+    pub fn stored(&self) -> Option<Vec<&StoredRef>> {
+        match self {
+            ResellerAgreement::Custom { documents } => stored(documents),
+            _ => None,
+        }
+    }
+
+    pub fn input(&self) -> serde_json::Value {
+        match self {
+            ResellerAgreement::Custom { documents } => {
+                serde_json::json!({"type": "custom", "documents": documents.iter().map(Document::input).collect::<Vec<_>>()})
+            }
+            other => serde_json::to_value(other).unwrap_or_default(),
         }
     }
 }
@@ -188,7 +301,8 @@ mod tests {
 
     fn eula(v: serde_json::Value) -> DomainResult<Eula> {
         let input: LegalInput = serde_json::from_value(v).unwrap();
-        check_eula(Some(&input))
+        let owner = AccountId::parse("111122223333").unwrap();
+        check_eula(Some(&input), Library { owner: &owner, documents: &[] })
     }
 
     fn upload(name: &str, content_type: &str, size: u64) -> serde_json::Value {
@@ -236,6 +350,50 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(field(eula(input.clone())), want, "{input}");
         }
+    }
+
+    fn stored(id: &str, owner: &str, status: DocumentStatus, size: u64) -> StoredDocument {
+        serde_json::from_value(json!({
+            "documentId": id, "ownerAccountId": owner, "fileName": format!("{id}.pdf"), "contentType": "application/pdf",
+            "sizeBytes": size, "sha256": "ab".repeat(32), "status": status, "uploadExpiresAt": "2027-01-01T00:15:00Z",
+            "createdAt": "2027-01-01T00:00:00Z", "updatedAt": "2027-01-01T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    fn with_library(v: serde_json::Value, documents: &[StoredDocument]) -> DomainResult<Eula> {
+        let input: LegalInput = serde_json::from_value(v).unwrap();
+        let owner = AccountId::parse("111122223333").unwrap();
+        check_eula(Some(&input), Library { owner: &owner, documents })
+    }
+
+    #[test]
+    fn an_uploaded_document_is_a_ready_one_of_the_callers_and_a_set_is_never_mixed() {
+        let library = [
+            stored("doc-a", "111122223333", DocumentStatus::Ready, 4 << 20),
+            stored("doc-b", "111122223333", DocumentStatus::Ready, 2 << 20),
+            stored("doc-c", "111122223333", DocumentStatus::PendingUpload, 1),
+            stored("doc-d", "999988887777", DocumentStatus::Ready, 1),
+            stored("doc-e", "111122223333", DocumentStatus::Ready, 1),
+        ];
+        let set = |ids: &[&str]| json!({"type": "custom", "documents": ids.iter().map(|i| json!({"documentId": i})).collect::<Vec<_>>()});
+        let Ok(Eula::Custom { documents }) = with_library(set(&["doc-a", "doc-b"]), &library) else { panic!() };
+        assert_eq!(documents[0].label(), "doc-a.pdf");
+        assert!(matches!(&documents[1], Document::Stored(d) if d.document_id == "doc-b" && d.size_bytes == 2 << 20));
+        let custom = Eula::Custom { documents: documents.clone() };
+        assert_eq!(custom.input()["documents"], json!([{"documentId": "doc-a"}, {"documentId": "doc-b"}]), "a clone names them by ID");
+        assert_eq!(custom.stored().unwrap().len(), 2);
+        let field = |r: DomainResult<Eula>| field(r);
+        assert_eq!(field(with_library(set(&["doc-c"]), &library)), "eula.documents[0].documentId", "not complete");
+        assert_eq!(field(with_library(set(&["doc-a", "doc-d"]), &library)), "eula.documents[1].documentId", "another's");
+        assert_eq!(field(with_library(set(&["doc-zz"]), &library)), "eula.documents[0].documentId", "none such");
+        assert_eq!(field(with_library(set(&["doc-a", "doc-b", "doc-e"]), &library)), "eula.documents", "over 6 MiB");
+        let mixed = json!({"type": "custom", "documents": [{"documentId": "doc-e"}, {"url": "https://a.example/e.pdf"}]});
+        assert_eq!(field(with_library(mixed, &library)), "eula.documents");
+        let both = json!({"type": "custom", "documents": [{"documentId": "doc-e", "url": "https://a.example/e.pdf"}]});
+        assert_eq!(field(with_library(both, &library)), "eula.documents[0]");
+        let round_trip: Document = serde_json::from_value(serde_json::to_value(&documents[0]).unwrap()).unwrap();
+        assert_eq!(round_trip, documents[0], "a stored document reads back as stored");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod billing;
 pub mod cancellation;
 pub mod catalog;
 pub mod discount;
+pub mod document;
 pub mod duration;
 pub mod error;
 pub mod event;

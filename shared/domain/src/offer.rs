@@ -106,6 +106,9 @@ pub struct Offer {
     pub net_payment_term_days: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// The SHA-256 of the compiled EULA its buyer accepts, when the EULA is uploaded documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eula_sha256: Option<String>,
     pub pricing: Pricing,
     /// Made from a single-use authorization with named buyers: the sales report then names the
     /// customer, not the reseller, as the ISV's buyer of record.
@@ -175,6 +178,7 @@ pub fn extend(
         agreement_start_date,
         net_payment_term_days,
         metadata,
+        eula_sha256: opportunity.compiled.eula.as_ref().map(|f| f.sha256.clone()),
         pricing,
         non_recurring: opportunity.duration.single_use() && !opportunity.buyer_account_ids.is_empty(),
         event_count: 0,
@@ -427,6 +431,7 @@ impl Offer {
             end_date: contract_end(start_date, self.contract_months),
             previous_agreement_id: self.replaces_agreement_id.clone(),
             metadata: self.metadata.clone(),
+            eula_sha256: self.eula_sha256.clone(),
             net_payment_term_days: self.net_payment_term_days,
             replaced_on: None,
             ended_on: None,
@@ -472,6 +477,8 @@ struct BuyerOfferView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     agreement_start_date: Option<NaiveDate>,
     net_payment_term_days: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eula_sha256: Option<&'a str>,
     pricing: BuyerPricing<'a>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -495,6 +502,7 @@ impl<'a> BuyerOfferView<'a> {
             replaces_agreement_id: o.replaces_agreement_id.as_deref(),
             agreement_start_date: o.agreement_start_date,
             net_payment_term_days: o.net_payment_term_days,
+            eula_sha256: o.eula_sha256.as_deref(),
             pricing: BuyerPricing::of(&o.pricing),
             created_at: o.created_at,
             updated_at: o.updated_at,

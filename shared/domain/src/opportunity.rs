@@ -1,10 +1,11 @@
 //! Opportunities: an ISV's resale authorization of one reseller, with its discount and duration.
 
 pub use crate::discount::{Discount, DiscountInput, Wholesale, WholesaleDimension, WholesaleProduct};
+use crate::document::StoredDocument;
 use crate::duration::{Duration, DurationInput};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, IdKind};
-use crate::legal::{check_eula, check_reseller_agreement, LegalInput};
+use crate::legal::{check_eula, check_reseller_agreement, LegalInput, Library};
 pub use crate::legal::{Eula, ResellerAgreement};
 use crate::money::Currency;
 use crate::product::{Product, ProductType};
@@ -140,8 +141,60 @@ pub struct Opportunity {
     /// The events of the authorization itself so far (created, expired, revoked), numbered in order.
     #[serde(default)]
     pub event_count: u32,
+    /// The compiled files of its uploaded legal terms, once active: kept for the service's use,
+    /// the EULA's hash shown as `eulaSha256`.
+    #[serde(default, skip_serializing_if = "Compiled::is_empty")]
+    pub compiled: Compiled,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A set of uploaded documents compiled into one PDF in the document bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompiledFile {
+    pub key: String,
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// The S3 version written, so a reader gets exactly the file whose hash is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Compiled {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eula: Option<CompiledFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reseller_agreement: Option<CompiledFile>,
+}
+
+impl Compiled {
+    pub fn is_empty(&self) -> bool {
+        self.eula.is_none() && self.reseller_agreement.is_none()
+    }
+}
+
+/// The key a compiled file is kept at: named after the opportunity (the first, for a create of
+/// several), so a file no opportunity records is known for one left by a failed step.
+pub fn compiled_key(opportunity_id: &str, part: &str) -> String {
+    format!("compiled/{opportunity_id}/{part}.pdf")
+}
+
+/// The public page of AWS Marketplace's standardized contracts: the Standard Contract (SCMP) a
+/// `standard` EULA is, and the Reseller Contract (RCMP).
+pub const STANDARD_CONTRACTS_URL: &str = "https://docs.aws.amazon.com/marketplace/latest/userguide/standardized-license-terms.html";
+
+/// Where a reader finds a legal term's file.
+#[derive(Debug, PartialEq)]
+pub enum LegalFile<'a> {
+    /// AWS Marketplace's own, public contract.
+    Public(&'static str),
+    /// The ISV's documents where it hosts them, in order.
+    Hosted(Vec<&'a str>),
+    /// The uploads compiled into one PDF in the document bucket.
+    Compiled(&'a CompiledFile),
 }
 
 /// The party that ended an authorization.
@@ -152,44 +205,64 @@ pub enum RestrictedBy {
     Reseller,
 }
 
-/// What a create needs besides the body: who asks, the sellers and products its ids named
-/// (those found), the clock, and one fresh id per reseller.
+/// What a create needs besides the body: who asks, the sellers, products and documents its ids
+/// named (those found), the clock, and one fresh id per reseller.
 pub struct CreateContext<'a> {
     pub isv: Option<&'a Seller>,
     pub isv_account_id: &'a AccountId,
     pub resellers: &'a [Seller],
     pub products: &'a [Product],
+    pub documents: &'a [StoredDocument],
     pub now: DateTime<Utc>,
     pub opportunity_ids: Vec<String>,
+}
+
+/// What a create read for the ids its body named.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub sellers: Vec<Seller>,
+    pub products: Vec<Product>,
+    pub documents: Vec<StoredDocument>,
+}
+
+/// The ids a create body names, well formed, as a create reads them in one batch.
+#[derive(Debug, Clone, Default)]
+pub struct Named {
+    pub sellers: Vec<AccountId>,
+    pub products: Vec<String>,
+    pub documents: Vec<String>,
 }
 
 /// The most ids a create may name of each kind; longer lists are refused by `create` anyway.
 const MAX_NAMED: usize = 20;
 
 impl CreateOpportunityInput {
-    /// The sellers (the ISV itself and the resellers) and products the body names, well formed,
-    /// as a create reads them in one batch.
-    pub fn named(&self, isv: &AccountId) -> (Vec<AccountId>, Vec<String>) {
+    /// The sellers (the ISV itself and the resellers), products and uploaded documents the body
+    /// names, well formed, as a create reads them in one batch.
+    pub fn named(&self, isv: &AccountId) -> Named {
         let mut sellers: Vec<AccountId> = self.reseller_account_ids.iter().take(MAX_NAMED).filter_map(|r| AccountId::parse(r)).collect();
         sellers.push(isv.clone());
         let products = self.product_ids.iter().take(MAX_NAMED).filter(|p| IdKind::Product.is_valid(p)).cloned().collect();
-        (sellers, products)
+        let documents = [&self.eula, &self.reseller_agreement]
+            .into_iter()
+            .flatten()
+            .flat_map(|legal| legal.documents.iter().flatten().take(crate::legal::MAX_DOCUMENTS))
+            .filter_map(|d| d.document_id.clone())
+            .filter(|id| IdKind::Document.is_valid(id))
+            .collect();
+        Named { sellers, products, documents }
     }
 }
 
 impl<'a> CreateContext<'a> {
     /// The context of `isv`'s create from the sellers and products read for it.
-    pub fn of(
-        isv_account_id: &'a AccountId,
-        found: &'a (Vec<Seller>, Vec<Product>),
-        now: DateTime<Utc>,
-        opportunity_ids: Vec<String>,
-    ) -> CreateContext<'a> {
+    pub fn of(isv_account_id: &'a AccountId, found: &'a Found, now: DateTime<Utc>, opportunity_ids: Vec<String>) -> CreateContext<'a> {
         CreateContext {
-            isv: found.0.iter().find(|s| &s.account_id == isv_account_id),
+            isv: found.sellers.iter().find(|s| &s.account_id == isv_account_id),
             isv_account_id,
-            resellers: &found.0,
-            products: &found.1,
+            resellers: &found.sellers,
+            products: &found.products,
+            documents: &found.documents,
             now,
             opportunity_ids,
         }
@@ -259,6 +332,7 @@ pub fn create(input: CreateOpportunityInput, ctx: CreateContext<'_>) -> DomainRe
             state: if input.draft { OpportunityStatus::Draft } else { OpportunityStatus::Active },
             offers_created: 0,
             event_count: 0,
+            compiled: Compiled::default(),
             created_at: ctx.now,
             updated_at: ctx.now,
         })
@@ -282,8 +356,9 @@ fn check_terms(input: &CreateOpportunityInput, ctx: &CreateContext<'_>) -> Domai
         .map(|(i, raw)| AccountId::parse_field(raw, &format!("buyerAccountIds[{i}]")))
         .collect::<DomainResult<Vec<_>>>()?;
     validate::distinct(&buyers, "buyerAccountIds", Clone::clone)?;
-    let eula = check_eula(input.eula.as_ref())?;
-    let reseller_agreement = check_reseller_agreement(input.reseller_agreement.as_ref())?;
+    let library = Library { owner: ctx.isv_account_id, documents: ctx.documents };
+    let eula = check_eula(input.eula.as_ref(), library)?;
+    let reseller_agreement = check_reseller_agreement(input.reseller_agreement.as_ref(), library)?;
     Ok(Terms { products, currency, discount, wholesale, duration, buyers, eula, reseller_agreement })
 }
 
@@ -541,7 +616,57 @@ impl Opportunity {
 
     /// The API's shape: the stored state replaced by the status at `now`.
     pub fn view(&self, now: DateTime<Utc>) -> Value {
-        crate::view::with_status(self, self.status(now).as_str(), &["eventCount"])
+        let mut view = crate::view::with_status(self, self.status(now).as_str(), &["eventCount", "compiled"]);
+        if let Some(file) = &self.compiled.eula {
+            view["eulaSha256"] = Value::String(file.sha256.clone());
+        }
+        view
+    }
+
+    /// The buyer's EULA's file.
+    pub fn eula_file(&self) -> DomainResult<LegalFile<'_>> {
+        match &self.eula {
+            Eula::Standard => Ok(LegalFile::Public(STANDARD_CONTRACTS_URL)),
+            Eula::Custom { documents } => self.custom_file(documents, self.compiled.eula.as_ref(), "EULA"),
+        }
+    }
+
+    /// The ISV–reseller agreement's file; none is a 404.
+    pub fn reseller_agreement_file(&self) -> DomainResult<LegalFile<'_>> {
+        match &self.reseller_agreement {
+            ResellerAgreement::None => Err(DomainError::NotFound(format!("opportunity {} has no reseller agreement", self.opportunity_id))),
+            ResellerAgreement::Rcmp => Ok(LegalFile::Public(STANDARD_CONTRACTS_URL)),
+            ResellerAgreement::Custom { documents } => {
+                self.custom_file(documents, self.compiled.reseller_agreement.as_ref(), "reseller agreement")
+            }
+        }
+    }
+
+    fn custom_file<'a>(
+        &'a self,
+        documents: &'a [crate::legal::Document],
+        compiled: Option<&'a CompiledFile>,
+        what: &str,
+    ) -> DomainResult<LegalFile<'a>> {
+        if let Some(file) = compiled {
+            return Ok(LegalFile::Compiled(file));
+        }
+        let urls: Vec<&str> = documents.iter().filter_map(|d| d.url()).collect();
+        if urls.is_empty() {
+            let why = if self.is_draft() {
+                "it is compiled when the draft is released"
+            } else {
+                "its documents were only declared, never uploaded"
+            };
+            return Err(DomainError::NotFound(format!("the {what} of opportunity {} has no file: {why}", self.opportunity_id)));
+        }
+        Ok(LegalFile::Hosted(urls))
+    }
+
+    /// The uploaded documents to compile as it becomes active: the EULA's, then the reseller
+    /// agreement's, each when custom and uploaded.
+    pub fn to_compile(&self) -> [(&'static str, Option<Vec<&crate::legal::StoredRef>>); 2] {
+        [("eula", self.eula.stored()), ("reseller-agreement", self.reseller_agreement.stored())]
     }
 
     /// The create body that would make this opportunity again: what a clone starts from.
@@ -555,8 +680,8 @@ impl Opportunity {
             "discount": self.discount,
             "duration": self.duration,
             "buyerAccountIds": self.buyer_account_ids,
-            "eula": self.eula,
-            "resellerAgreement": self.reseller_agreement,
+            "eula": self.eula.input(),
+            "resellerAgreement": self.reseller_agreement.input(),
             "notificationEmails": self.notification_emails,
         });
         if let Some(description) = &self.description {

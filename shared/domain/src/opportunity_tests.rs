@@ -61,6 +61,7 @@ pub fn create_from(body: serde_json::Value) -> DomainResult<Vec<Opportunity>> {
             isv_account_id: &isv_id(),
             resellers: &resellers,
             products: &products,
+            documents: &[],
             now: now(),
             opportunity_ids: ids,
         },
@@ -103,6 +104,7 @@ fn only_a_registered_isv_creates() {
         isv_account_id: &isv_id(),
         resellers: &[],
         products: &[],
+        documents: &[],
         now: now(),
         opportunity_ids: vec![],
     };

@@ -49,6 +49,10 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub clock: SharedClock,
+    /// The document bucket, for the functions that reach it (`with_bucket`): no other binary
+    /// builds or links an S3 client.
+    #[cfg(feature = "documents")]
+    pub bucket: Option<crate::documents::Bucket>,
 }
 
 impl App {
@@ -58,7 +62,28 @@ impl App {
 
     /// With a client built elsewhere: the local gateway's carry its fault-injection interceptor.
     pub fn with_client(dynamodb: aws_sdk_dynamodb::Client, config: Config, clock: SharedClock) -> App {
-        App { store: Store::new(dynamodb, config.table_name.clone()), config, clock }
+        App {
+            store: Store::new(dynamodb, config.table_name.clone()),
+            config,
+            clock,
+            #[cfg(feature = "documents")]
+            bucket: None,
+        }
+    }
+
+    /// The app with its document bucket.
+    #[cfg(feature = "documents")]
+    pub fn with_bucket(self, bucket: crate::documents::Bucket) -> App {
+        App { bucket: Some(bucket), ..self }
+    }
+
+    /// The document bucket, which a function that reaches documents is always built with.
+    #[cfg(feature = "documents")]
+    pub fn bucket(&self) -> Result<&crate::documents::Bucket, crate::http::ApiError> {
+        self.bucket.as_ref().ok_or_else(|| {
+            tracing::error!("this function was built without its document bucket");
+            crate::http::ApiError::Internal
+        })
     }
 
     /// Reads the environment and builds the store: the start of every Lambda's `main`.
@@ -104,7 +129,39 @@ where
     Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send,
 {
     crate::telemetry::init();
-    let app = Arc::new(App::from_env().await?);
+    let app = App::from_env().await?;
+    serve_lambda(app, handler).await
+}
+
+/// `run_lambda` for a function that reaches the document bucket, named by `CPPO_DOCUMENT_BUCKET`
+/// (a missing name fails init, naming it).
+#[cfg(feature = "documents")]
+pub async fn run_lambda_with_bucket<E, R, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    F: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send,
+{
+    use crate::documents::{Bucket, DOCUMENT_BUCKET};
+    crate::telemetry::init();
+    let name = std::env::var(DOCUMENT_BUCKET)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError { name: DOCUMENT_BUCKET, problem: "must name the document bucket" })?;
+    let sdk = sdk_loader().load().await;
+    let app = App::from_sdk(Config::from_env()?, &sdk).await.with_bucket(Bucket::new(aws_sdk_s3::Client::new(&sdk), name));
+    serve_lambda(app, handler).await
+}
+
+async fn serve_lambda<E, R, F, Fut>(app: App, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    F: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send,
+{
+    let app = Arc::new(app);
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<E>| {
         let app = app.clone();

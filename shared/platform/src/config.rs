@@ -39,9 +39,13 @@ pub const REGION: &str = "AWS_REGION";
 pub const TOKEN_KEY: &str = "CPPO_TOKEN_KEY";
 /// A JSON object overriding parts of the fee schedule, e.g. `{"base": "0.03"}`.
 pub const FEE_SCHEDULE: &str = "CPPO_FEE_SCHEDULE";
+/// The private bucket of legal documents: only the functions that reach it have it, and read it
+/// at init (`app::run_lambda_with_bucket`).
+pub const DOCUMENT_BUCKET: &str = "CPPO_DOCUMENT_BUCKET";
 /// Every variable `Config::from_env` reads (AWS_REGION is Lambda's own); the SAM template is
 /// checked against these.
-pub const VARIABLES: &[&str] = &[TABLE_NAME, QUEUE_URL, DEAD_LETTER_QUEUE_URL, ACCOUNT_CLAIM, SENDER_EMAIL, FEE_SCHEDULE, TOKEN_KEY];
+pub const VARIABLES: &[&str] =
+    &[TABLE_NAME, QUEUE_URL, DEAD_LETTER_QUEUE_URL, ACCOUNT_CLAIM, SENDER_EMAIL, FEE_SCHEDULE, TOKEN_KEY, DOCUMENT_BUCKET];
 /// Those every function needs set; notify also needs its sender and its queues.
 pub const REQUIRED: &[&str] = &[TABLE_NAME];
 

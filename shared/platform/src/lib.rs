@@ -6,11 +6,15 @@ pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "documents")]
+pub mod documents;
 pub mod http;
 pub mod https;
 pub mod idempotent;
 #[cfg(feature = "mailer")]
 pub mod mailer;
+#[cfg(feature = "documents")]
+pub mod pdf;
 #[cfg(feature = "queue")]
 pub mod queue;
 pub mod routes;

@@ -45,6 +45,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/opportunities/{id}/clone", "create-opportunity"),
     route("POST", "/opportunities/import", "create-opportunity"),
     route("GET", "/opportunities/{id}/changeset", "query"),
+    route("GET", "/opportunities/{id}/eula", "query"),
+    route("GET", "/opportunities/{id}/reseller-agreement", "query"),
+    route("GET", "/offers/{id}/eula", "query"),
+    route("POST", "/documents", "documents"),
+    route("POST", "/documents/{id}/complete", "documents"),
+    route("GET", "/documents/{id}", "documents"),
 ];
 
 impl Route {

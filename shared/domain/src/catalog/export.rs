@@ -184,9 +184,17 @@ fn legal_terms(o: &Opportunity, warnings: &mut Vec<String>) -> Vec<Value> {
 fn hosted(documents: &[Document], doc_type: &str, what: &str, warnings: &mut Vec<String>) -> Vec<Value> {
     let mut out = Vec::new();
     for d in documents {
-        match d.url() {
-            Some(url) => out.push(json!({"Type": doc_type, "Url": url})),
-            None => warnings.push(format!("{what} document {} is an upload with no URL yet; it was left out of the change set", d.label())),
+        match (d, d.url()) {
+            (_, Some(url)) => out.push(json!({"Type": doc_type, "Url": url})),
+            (Document::Stored(_), None) => warnings.push(format!(
+                "{what} document {} is held in the service's private bucket, and AWS documents no grant that lets AWS Marketplace \
+                 read a private bucket's legal files (only a public S3 URL, or a presigned one that expires before a change set \
+                 is run); it was left out of the change set",
+                d.label()
+            )),
+            (_, None) => {
+                warnings.push(format!("{what} document {} is an upload with no URL yet; it was left out of the change set", d.label()))
+            }
         }
     }
     if out.is_empty() && !documents.is_empty() {

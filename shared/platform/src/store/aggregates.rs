@@ -6,8 +6,9 @@ use super::{classify, Condition, Item, Store, StoreError, Stream, Update, Write}
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cppo_domain::agreement::Agreement;
+use cppo_domain::document::StoredDocument;
 use cppo_domain::offer::Offer;
-use cppo_domain::opportunity::{Opportunity, OpportunityStatus};
+use cppo_domain::opportunity::{Found, Named, Opportunity, OpportunityStatus};
 use cppo_domain::product::Product;
 use cppo_domain::seller::Seller;
 use cppo_domain::time::{end_instant, stamp, start_instant};
@@ -20,6 +21,7 @@ pub const PRODUCT: &str = "PRODUCT";
 pub const OPPORTUNITY: &str = "OPPORTUNITY";
 pub const OFFER: &str = "OFFER";
 pub const AGREEMENT: &str = "AGREEMENT";
+pub const DOCUMENT: &str = "DOCUMENT";
 pub const EMAIL: &str = "EMAIL";
 
 /// The partition of registered sellers in the reseller index: the list `GET /resellers` reads.
@@ -49,6 +51,11 @@ pub fn seller_item(seller: &Seller, version: u64) -> Result<Item, StoreError> {
 pub fn product_item(p: &Product) -> Result<Item, StoreError> {
     let item = item(p, PRODUCT, &p.product_id, 1)?;
     Ok(index(item, Index::ByIsv, isv_key(&p.seller_account_id), index_sort(PRODUCT, p.created_at, &p.product_id)))
+}
+
+/// A legal document: read by its ID alone, by its owner, so in no index.
+pub fn document_item(d: &StoredDocument, version: u64) -> Result<Item, StoreError> {
+    item(d, DOCUMENT, &d.document_id, version)
 }
 
 pub fn opportunity_item(o: &Opportunity, version: u64) -> Result<Item, StoreError> {
@@ -195,21 +202,20 @@ impl Store {
         self.load(SELLER, account.as_str()).await
     }
 
-    /// Reads sellers and products named by a create in one batch; missing ones are simply absent.
-    pub async fn sellers_and_products(
-        &self,
-        sellers: &[AccountId],
-        products: &[String],
-    ) -> Result<(Vec<Seller>, Vec<Product>), StoreError> {
-        let mut keys: Vec<(String, &str)> = sellers.iter().map(|a| (pk(SELLER, a.as_str()), SELLER)).collect();
-        keys.extend(products.iter().map(|p| (pk(PRODUCT, p), PRODUCT)));
+    /// Reads the sellers, products and documents a create names in one batch; missing ones are
+    /// simply absent.
+    pub async fn named(&self, named: &Named) -> Result<Found, StoreError> {
+        let mut keys: Vec<(String, &str)> = named.sellers.iter().map(|a| (pk(SELLER, a.as_str()), SELLER)).collect();
+        keys.extend(named.products.iter().map(|p| (pk(PRODUCT, p), PRODUCT)));
+        keys.extend(named.documents.iter().map(|d| (pk(DOCUMENT, d), DOCUMENT)));
         keys.sort();
         keys.dedup();
-        let mut found = (Vec::new(), Vec::new());
+        let mut found = Found::default();
         for item in self.batch_get(keys).await? {
             match string_attr(&item, "kind") {
-                Some(SELLER) => found.0.push(parse(item)?.value),
-                Some(PRODUCT) => found.1.push(parse(item)?.value),
+                Some(SELLER) => found.sellers.push(parse(item)?.value),
+                Some(PRODUCT) => found.products.push(parse(item)?.value),
+                Some(DOCUMENT) => found.documents.push(parse(item)?.value),
                 _ => {}
             }
         }
