@@ -72,7 +72,31 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
          "DetailsDocument": {"PricingModel": "Contract", "Terms": [{"Type": "ResaleConfigurableUpfrontPricingTerm", "CurrencyCode": "USD", "RateCards": [{"RateCard": [{"DimensionKey": "users", "Price": "90"}]}]}]}},
     ]});
     let o = |suffix: &str| format!("/opportunities/{opportunity}{suffix}");
+    let with_agreement = id(&stack.opportunity(opportunity_body(&product, json!({"resellerAgreement": {"type": "rcmp"}}))).await, "opportunityId");
+    let text = b"Terms of use".to_vec();
+    let declared = json!({"fileName": "terms.txt", "contentType": "text/plain", "sizeBytes": text.len(),
+        "sha256": "8c45a486e4b1cad8da030648c261c5b4bce2ab95de23010415be98229eeec919"});
+    let document = stack.post("/documents", ISV, declared.clone()).await;
+    assert_eq!(document.status, 201, "{document:?}");
+    let mut put = reqwest::Client::new().put(document.body["uploadUrl"].as_str().unwrap()).body(text);
+    for (name, value) in document.body["uploadHeaders"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    assert!(put.send().await.unwrap().status().is_success(), "the presigned upload");
+    let document = id(&document.body, "documentId");
     let rows = vec![
+        row("POST", "/documents", "/documents".into(), Some(declared), [403, 403, 201, 201]),
+        row("POST", "/documents/{id}/complete", format!("/documents/{document}/complete"), None, [404, 404, 404, 200]),
+        row("GET", "/documents/{id}", format!("/documents/{document}"), None, [404, 404, 404, 200]),
+        row("GET", "/opportunities/{id}/eula", o("/eula"), None, [404, 404, 200, 200]),
+        row(
+            "GET",
+            "/opportunities/{id}/reseller-agreement",
+            format!("/opportunities/{with_agreement}/reseller-agreement"),
+            None,
+            [404, 404, 200, 200],
+        ),
+        row("GET", "/offers/{id}/eula", format!("/offers/{to_move}/eula"), None, [404, 200, 200, 200]),
         row("GET", "/sellers/me", "/sellers/me".into(), None, [404, 404, 200, 200]),
         row("GET", "/resellers", "/resellers".into(), None, [200, 200, 200, 200]),
         row("POST", "/products", "/products".into(), Some(product_body), [403, 403, 201, 201]),

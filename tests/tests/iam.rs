@@ -27,6 +27,7 @@ struct Names {
     dead_letter_queue: String,
     bus: String,
     sender: String,
+    bucket: String,
 }
 
 impl Names {
@@ -63,6 +64,7 @@ impl Names {
             "EventDeadLetterQueue.Arn" => queue_arn(&self.dead_letter_queue),
             "Table.StreamArn" => self.stream.clone(),
             "EventBus.Arn" => bus_arn(&self.bus),
+            "DocumentBucket.Arn" => local_gateway::calls::object_arn(&self.bucket),
             // Not played locally: the relay calls the enrichment's code in-process, and never
             // gives up on a record, so nothing is sent to the pipes' dead-letter queue.
             "MarketplaceEventsFunction.Arn" => "arn:aws:lambda:local:enrichment".into(),
@@ -188,6 +190,7 @@ fn the_matcher_follows_iams_rules() {
         dead_letter_queue: "d".into(),
         bus: "b".into(),
         sender: "s@x.example".into(),
+        bucket: "b".into(),
     };
     let table = table_arn("t");
     let policy = vec![
@@ -257,6 +260,27 @@ async fn the_whole_service(stack: &Stack) {
     assert_eq!(stack.post(&format!("{cancellation}/accept"), BUYER, json!({})).await.status, 200);
     let lasting = id(&stack.offer(&opportunity_id, &product, json!({"agreementStartDate": "2027-02-01"})).await.body, "offerId");
     assert_eq!(stack.post(&format!("/offers/{lasting}/accept"), BUYER, json!({})).await.status, 201);
+    // Legal documents: uploaded through the presigned URL, completed, compiled into an EULA at
+    // creation and at a draft's release, and read back through presigned downloads.
+    let text = b"Terms of use".to_vec();
+    let declared = json!({"fileName": "terms.txt", "contentType": "text/plain", "sizeBytes": text.len(),
+        "sha256": "8c45a486e4b1cad8da030648c261c5b4bce2ab95de23010415be98229eeec919"});
+    let document = stack.post("/documents", ISV, declared).await;
+    let mut put = reqwest::Client::new().put(document.body["uploadUrl"].as_str().unwrap()).body(text);
+    for (name, value) in document.body["uploadHeaders"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    assert!(put.send().await.unwrap().status().is_success(), "the presigned upload, as its signer may make it");
+    let document = id(&document.body, "documentId");
+    assert_eq!(stack.post(&format!("/documents/{document}/complete"), ISV, json!({})).await.status, 200);
+    assert_eq!(stack.get(&format!("/documents/{document}"), ISV).await.status, 200);
+    let eula = json!({"eula": {"type": "custom", "documents": [{"documentId": document}]}});
+    let with_terms = id(&stack.opportunity(opportunity_body(&product, eula.clone())).await, "opportunityId");
+    let file = stack.get(&format!("/opportunities/{with_terms}/eula"), RESELLER).await;
+    assert!(reqwest::get(file.body["url"].as_str().unwrap()).await.unwrap().status().is_success(), "the presigned download");
+    let terms_draft = id(&stack.opportunity(opportunity_body(&product, json!({"draft": true, "eula": eula["eula"]}))).await, "opportunityId");
+    assert_eq!(stack.post(&format!("/opportunities/{terms_draft}/release"), ISV, json!({})).await.status, 200);
+
     // A draft, revised and released; the reseller ends another authorization itself.
     let draft = id(&stack.opportunity(opportunity_body(&product, json!({"draft": true}))).await, "opportunityId");
     assert_eq!(stack.call("PATCH", &format!("/opportunities/{draft}"), Some(ISV), Some(json!({"name": "DraftRenamed"}))).await.status, 200);
@@ -323,6 +347,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_role_resources_include
         dead_letter_queue: config.dead_letter_queue.clone(),
         bus: config.bus.clone(),
         sender: config.sender.clone(),
+        bucket: config.bucket.clone(),
     };
     let policies = policies(&names);
     let calls = stack.running.gateway.calls.calls();
@@ -355,6 +380,13 @@ async fn every_call_each_function_makes_is_allowed_by_its_role_resources_include
         ("meter-usage", "dynamodb:ConditionCheckItem"),
         ("meter-usage", "dynamodb:PutItem"),
         ("meter-usage", "dynamodb:UpdateItem"),
+        ("documents", "s3:PutObject"),
+        ("documents", "s3:GetObject"),
+        ("documents", "s3:DeleteObject"),
+        ("create-opportunity", "s3:GetObjectVersion"),
+        ("create-opportunity", "s3:PutObject"),
+        ("update-opportunity", "s3:PutObject"),
+        ("query", "s3:GetObjectVersion"),
     ] {
         assert!(made(function, action), "{function} never made {action}: the run does not cover it");
     }

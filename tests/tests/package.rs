@@ -46,7 +46,7 @@ async fn a_function_binary_answers_an_api_gateway_event_under_the_runtime_api() 
     let product = stack.cast().await;
     let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
 
-    let env = function_environment("query", moto(), &stack.running.gateway.app.config).expect("the template's environment");
+    let env = function_environment("query", moto(), &stack.running.gateway.app).expect("the template's environment");
     let mut run = Run::start(&bootstrap, &env, vec![api_gateway_event(&opportunity_id, ISV)]).await.expect("the bootstrap starts");
     // The Runtime API emulator fails the run on an init or invocation error, or on no answer in 30 s.
     let answer = run.first(|_| Ok(())).await;

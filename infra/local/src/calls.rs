@@ -83,9 +83,23 @@ impl Intercept for Recorder {
             Api::Ses => ses_calls(body),
             Api::Streams => stream_calls(target, body),
             Api::Events => bus_calls(target, body),
-            Api::S3 => s3_calls(request.method(), request.uri(), request.headers().get("x-amz-copy-source")),
+            // Its bucket is in the path only once the endpoint is resolved: recorded before transmit.
+            Api::S3 => return Ok(()),
         };
         self.log.record(self.function, calls);
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.api == Api::S3 {
+            let request = context.request();
+            self.log.record(self.function, s3_calls(request.method(), request.uri(), request.headers().get("x-amz-copy-source")));
+        }
         Ok(())
     }
 }

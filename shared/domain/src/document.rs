@@ -3,8 +3,8 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
-use crate::legal::{declared, DocumentInput, UploadedDocument};
 use crate::seller::Seller;
+use crate::validate;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,6 +49,57 @@ pub struct StoredDocument {
     pub updated_at: DateTime<Utc>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+/// A document described by its four fields: what `POST /documents` declares, and v1's form of
+/// a DOC (recorded, never fetched).
+pub struct UploadedDocument {
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+}
+
+/// Uploaded documents of one set, and any one of them, may total at most 6 MiB.
+pub const MAX_SET_BYTES: u64 = 6 * 1024 * 1024;
+
+/// The four fields as sent, each checked by `declared`.
+pub(crate) struct Declared {
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub size_bytes: Option<u64>,
+    pub sha256: Option<String>,
+}
+
+/// A declaration's four fields by the DOC rules; `at` is where they sit ("" at the top level).
+pub(crate) fn declared(d: Declared, at: &str) -> DomainResult<UploadedDocument> {
+    let path = |name: &str| if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
+    let need = |v: &Option<String>, name: &str| v.clone().ok_or_else(|| DomainError::field(path(name), format!("{name} is required")));
+    let file_name = need(&d.file_name, "fileName")?;
+    let content_type = need(&d.content_type, "contentType")?;
+    let sha256 = need(&d.sha256, "sha256")?;
+    validate::text(&file_name, &path("fileName"), 5, 255)?;
+    if file_name.contains(['/', '\\']) {
+        return Err(DomainError::field(path("fileName"), "fileName must not contain a path"));
+    }
+    let extension = match content_type.as_str() {
+        "application/pdf" => ".pdf",
+        "text/plain" => ".txt",
+        _ => return Err(DomainError::field(path("contentType"), "contentType must be application/pdf or text/plain")),
+    };
+    if !file_name.to_ascii_lowercase().ends_with(extension) {
+        return Err(DomainError::field(path("fileName"), format!("a {content_type} document's fileName must end {extension}")));
+    }
+    let size_bytes = d.size_bytes.ok_or_else(|| DomainError::field(path("sizeBytes"), "sizeBytes is required"))?;
+    if !(1..=MAX_SET_BYTES).contains(&size_bytes) {
+        return Err(DomainError::field(path("sizeBytes"), "sizeBytes must be 1 to 6 MiB"));
+    }
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(DomainError::field(path("sha256"), "sha256 must be 64 hexadecimal characters"));
+    }
+    Ok(UploadedDocument { file_name, content_type, size_bytes, sha256: sha256.to_ascii_lowercase() })
+}
+
 /// Where an upload lands (everything there expires within a day) and where a checked one is kept.
 pub fn upload_key(document_id: &str) -> String {
     format!("uploads/{document_id}")
@@ -70,15 +121,13 @@ pub fn declare(
         return Err(DomainError::Forbidden("only a registered seller can upload documents".into()));
     }
     let owner = seller.map(|s| s.account_id.clone()).ok_or_else(|| DomainError::Forbidden("no seller".into()))?;
-    let input = DocumentInput {
-        document_id: None,
+    let input = Declared {
         file_name: Some(input.file_name),
         content_type: Some(input.content_type),
         size_bytes: Some(input.size_bytes),
         sha256: Some(input.sha256),
-        url: None,
     };
-    let UploadedDocument { file_name, content_type, size_bytes, sha256 } = declared(&input, "")?;
+    let UploadedDocument { file_name, content_type, size_bytes, sha256 } = declared(input, "")?;
     Ok(StoredDocument {
         document_id,
         owner_account_id: owner,

@@ -1,6 +1,7 @@
 //! Legal terms: the buyer's EULA and the ISV–reseller agreement, standard or custom documents.
 
-use crate::document::{DocumentStatus, StoredDocument};
+use crate::document::{declared, Declared, DocumentStatus, StoredDocument};
+pub use crate::document::{UploadedDocument, MAX_SET_BYTES};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::AccountId;
 use crate::validate;
@@ -34,14 +35,6 @@ pub struct DocumentInput {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UploadedDocument {
-    pub file_name: String,
-    pub content_type: String,
-    pub size_bytes: u64,
-    pub sha256: String,
-}
 
 /// A ready document of the ISV's, named by its ID: the file is in the document bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +54,12 @@ pub enum Document {
     Stored(StoredRef),
     Uploaded(UploadedDocument),
     Hosted { url: String },
+}
+
+impl Declared {
+    fn of(d: &DocumentInput) -> Declared {
+        Declared { file_name: d.file_name.clone(), content_type: d.content_type.clone(), size_bytes: d.size_bytes, sha256: d.sha256.clone() }
+    }
 }
 
 /// The caller's documents a create may name: those its body named that were found.
@@ -110,8 +109,6 @@ pub enum ResellerAgreement {
 }
 
 pub const MAX_DOCUMENTS: usize = 5;
-/// Uploaded documents of one set may total at most 6 MiB.
-pub const MAX_SET_BYTES: u64 = 6 * 1024 * 1024;
 const MAX_URL: usize = 2048;
 
 pub fn check_eula(input: Option<&LegalInput>, library: Library<'_>) -> DomainResult<Eula> {
@@ -162,41 +159,12 @@ fn document(d: &DocumentInput, at: &str, library: Library<'_>) -> DomainResult<D
     match (&d.document_id, &d.url, upload_fields) {
         (Some(id), None, false) => library.ready(id, &format!("{at}.documentId")).map(Document::Stored),
         (None, Some(url), false) => hosted(url, &format!("{at}.url")).map(|url| Document::Hosted { url }),
-        (None, None, true) => declared(d, at).map(Document::Uploaded),
+        (None, None, true) => declared(Declared::of(d), at).map(Document::Uploaded),
         _ => Err(DomainError::field(
             at,
             "a document is one of: a documentId, a url, or a declaration (fileName, contentType, sizeBytes, sha256)",
         )),
     }
-}
-
-/// A declaration's four fields by the DOC rules; `at` is where they sit ("" at the top level).
-pub(crate) fn declared(d: &DocumentInput, at: &str) -> DomainResult<UploadedDocument> {
-    let path = |name: &str| if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
-    let need = |v: &Option<String>, name: &str| v.clone().ok_or_else(|| DomainError::field(path(name), format!("{name} is required")));
-    let file_name = need(&d.file_name, "fileName")?;
-    let content_type = need(&d.content_type, "contentType")?;
-    let sha256 = need(&d.sha256, "sha256")?;
-    validate::text(&file_name, &path("fileName"), 5, 255)?;
-    if file_name.contains(['/', '\\']) {
-        return Err(DomainError::field(path("fileName"), "fileName must not contain a path"));
-    }
-    let extension = match content_type.as_str() {
-        "application/pdf" => ".pdf",
-        "text/plain" => ".txt",
-        _ => return Err(DomainError::field(path("contentType"), "contentType must be application/pdf or text/plain")),
-    };
-    if !file_name.to_ascii_lowercase().ends_with(extension) {
-        return Err(DomainError::field(path("fileName"), format!("a {content_type} document's fileName must end {extension}")));
-    }
-    let size_bytes = d.size_bytes.ok_or_else(|| DomainError::field(path("sizeBytes"), "sizeBytes is required"))?;
-    if !(1..=MAX_SET_BYTES).contains(&size_bytes) {
-        return Err(DomainError::field(path("sizeBytes"), "sizeBytes must be 1 to 6 MiB"));
-    }
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(DomainError::field(path("sha256"), "sha256 must be 64 hexadecimal characters"));
-    }
-    Ok(UploadedDocument { file_name, content_type, size_bytes, sha256: sha256.to_ascii_lowercase() })
 }
 
 /// An https URL whose path ends `.pdf` or `.txt`.

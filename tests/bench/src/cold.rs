@@ -172,5 +172,5 @@ fn environment(stack: &Stack, function: &str) -> Result<Vec<(String, String)>, S
     if function == FLOOR {
         return Ok(lambda_environment(function, &stack.running.gateway.config.endpoint_url));
     }
-    crate::environment::function_environment(function, &stack.running.gateway.config.endpoint_url, &stack.app.config)
+    crate::environment::function_environment(function, &stack.running.gateway.config.endpoint_url, &stack.app)
 }

@@ -1,7 +1,7 @@
 //! A function's environment as the SAM template sets it, with a local stack's values.
 
-use cppo_platform::config::Config;
-use cppo_platform::config::{ACCOUNT_CLAIM, DEAD_LETTER_QUEUE_URL, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY};
+use cppo_platform::config::{ACCOUNT_CLAIM, DEAD_LETTER_QUEUE_URL, DOCUMENT_BUCKET, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY};
+use cppo_platform::App;
 use serde_yaml::Value;
 
 pub const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
@@ -11,9 +11,10 @@ pub fn template() -> Result<Value, String> {
     serde_yaml::from_str(&text).map_err(|e| format!("{TEMPLATE}: {e}"))
 }
 
-/// Every variable the template gives `function`, valued from `config`; a variable this does not
-/// know is an error, so a new one cannot silently go unset here.
-pub fn template_environment(template: &Value, function: &str, config: &Config) -> Result<Vec<(String, String)>, String> {
+/// Every variable the template gives `function`, valued from the local stack's `app`; a variable
+/// this does not know is an error, so a new one cannot silently go unset here.
+pub fn template_environment(template: &Value, function: &str, app: &App) -> Result<Vec<(String, String)>, String> {
+    let config = &app.config;
     local_gateway::provision::function_variables(template, function)?
         .into_iter()
         .map(|name| {
@@ -25,6 +26,7 @@ pub fn template_environment(template: &Value, function: &str, config: &Config) -
                 FEE_SCHEDULE => String::new(),
                 SENDER_EMAIL => config.sender_email.clone().unwrap_or_default(),
                 TOKEN_KEY => config.token_key.clone().unwrap_or_default(),
+                DOCUMENT_BUCKET => app.bucket.as_ref().map(|b| b.name().to_string()).unwrap_or_default(),
                 other => return Err(format!("the template sets {other} for {function}; give it a value in {}", file!())),
             };
             Ok((name, value))
@@ -33,9 +35,9 @@ pub fn template_environment(template: &Value, function: &str, config: &Config) -
 }
 
 /// All a function's process gets: Lambda's variables, then the template's valued from `config`.
-pub fn function_environment(function: &str, endpoint_url: &str, config: &Config) -> Result<Vec<(String, String)>, String> {
+pub fn function_environment(function: &str, endpoint_url: &str, app: &App) -> Result<Vec<(String, String)>, String> {
     let mut env = crate::runtime_api::lambda_environment(function, endpoint_url);
-    env.extend(template_environment(&template()?, function, config)?);
+    env.extend(template_environment(&template()?, function, app)?);
     Ok(env)
 }
 

@@ -117,6 +117,10 @@ impl Stack {
         let gateway = &running.gateway;
         let config = gateway.app.config.clone();
         let app = App::with_client(dynamodb.clone(), config.clone(), Arc::new(gateway.clock.clone()));
+        let app = match gateway.app.bucket.clone() {
+            Some(bucket) => app.with_bucket(bucket),
+            None => app,
+        };
         let (queue, dead_letter) = config.require_queues().map_err(|e| e.to_string())?;
         let notifier = Notifier {
             mailer: Mailer::new(ses, config.require_sender().map_err(|e| e.to_string())?),
