@@ -72,7 +72,8 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
          "DetailsDocument": {"PricingModel": "Contract", "Terms": [{"Type": "ResaleConfigurableUpfrontPricingTerm", "CurrencyCode": "USD", "RateCards": [{"RateCard": [{"DimensionKey": "users", "Price": "90"}]}]}]}},
     ]});
     let o = |suffix: &str| format!("/opportunities/{opportunity}{suffix}");
-    let with_agreement = id(&stack.opportunity(opportunity_body(&product, json!({"resellerAgreement": {"type": "rcmp"}}))).await, "opportunityId");
+    let with_agreement =
+        id(&stack.opportunity(opportunity_body(&product, json!({"resellerAgreement": {"type": "rcmp"}}))).await, "opportunityId");
     let text = b"Terms of use".to_vec();
     let declared = json!({"fileName": "terms.txt", "contentType": "text/plain", "sizeBytes": text.len(),
         "sha256": "8c45a486e4b1cad8da030648c261c5b4bce2ab95de23010415be98229eeec919"});

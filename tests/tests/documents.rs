@@ -177,6 +177,12 @@ async fn the_upload_url_is_bound_to_the_declared_file_for_fifteen_minutes() {
     let left = expires - chrono::Utc::now();
     assert!(left > chrono::Duration::minutes(14) && left <= chrono::Duration::minutes(15), "real time, not the local clock: {left}");
     assert!(url.contains("/uploads/"), "{url}");
+    // Uploaded, the object is never public: the same URL without its signature is refused.
+    let put = reqwest::Client::new().put(url).header("content-type", "application/pdf");
+    let put = r.body["uploadHeaders"].as_object().unwrap().iter().fold(put, |p, (k, v)| p.header(k, v.as_str().unwrap()));
+    assert!(put.body(bytes).send().await.unwrap().status().is_success());
+    let anonymous = reqwest::get(url.split('?').next().unwrap()).await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 403, "an unsigned read of an upload");
 }
 
 /// Writes `bytes` where the document's upload lands, as a client that ignored the signed headers

@@ -278,7 +278,8 @@ async fn the_whole_service(stack: &Stack) {
     let with_terms = id(&stack.opportunity(opportunity_body(&product, eula.clone())).await, "opportunityId");
     let file = stack.get(&format!("/opportunities/{with_terms}/eula"), RESELLER).await;
     assert!(reqwest::get(file.body["url"].as_str().unwrap()).await.unwrap().status().is_success(), "the presigned download");
-    let terms_draft = id(&stack.opportunity(opportunity_body(&product, json!({"draft": true, "eula": eula["eula"]}))).await, "opportunityId");
+    let terms_draft =
+        id(&stack.opportunity(opportunity_body(&product, json!({"draft": true, "eula": eula["eula"]}))).await, "opportunityId");
     assert_eq!(stack.post(&format!("/opportunities/{terms_draft}/release"), ISV, json!({})).await.status, 200);
 
     // A draft, revised and released; the reseller ends another authorization itself.

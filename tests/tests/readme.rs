@@ -41,9 +41,12 @@ async fn the_readme_walkthrough_works_as_written() {
         "partner@partner.example: New resale authorization",
         "\"kind\": \"upfront\"",
         "partner@partner.example: Invoice issued",
+        "\"status\": \"ready\"",
+        "%PDF-1.5",
     ] {
         assert!(stdout.contains(shown), "the walk-through does not show {shown}:\n{stdout}");
     }
+    assert!(stdout.contains("\"eulaSha256\": \""), "the agreement records the EULA's hash:\n{stdout}");
     let before_acceptance: Vec<&str> = stdout.lines().take_while(|l| !l.contains("agreementId")).collect();
     assert!(!before_acceptance.iter().any(|l| l.contains("wholesale")), "the buyer's view shows a wholesale figure:\n{stdout}");
 }

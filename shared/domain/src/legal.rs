@@ -35,7 +35,6 @@ pub struct DocumentInput {
     pub url: Option<String>,
 }
 
-
 /// A ready document of the ISV's, named by its ID: the file is in the document bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,7 +57,12 @@ pub enum Document {
 
 impl Declared {
     fn of(d: &DocumentInput) -> Declared {
-        Declared { file_name: d.file_name.clone(), content_type: d.content_type.clone(), size_bytes: d.size_bytes, sha256: d.sha256.clone() }
+        Declared {
+            file_name: d.file_name.clone(),
+            content_type: d.content_type.clone(),
+            size_bytes: d.size_bytes,
+            sha256: d.sha256.clone(),
+        }
     }
 }
 

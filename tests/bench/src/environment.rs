@@ -1,6 +1,8 @@
 //! A function's environment as the SAM template sets it, with a local stack's values.
 
-use cppo_platform::config::{ACCOUNT_CLAIM, DEAD_LETTER_QUEUE_URL, DOCUMENT_BUCKET, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY};
+use cppo_platform::config::{
+    ACCOUNT_CLAIM, DEAD_LETTER_QUEUE_URL, DOCUMENT_BUCKET, FEE_SCHEDULE, QUEUE_URL, SENDER_EMAIL, TABLE_NAME, TOKEN_KEY,
+};
 use cppo_platform::App;
 use serde_yaml::Value;
 
