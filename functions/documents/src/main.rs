@@ -5,5 +5,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    cppo_platform::app::run_lambda_with_bucket(|app, event| async move { Ok(fn_documents::handle(&app, event).await) }).await
+    cppo_platform::telemetry::init();
+    let app = cppo_platform::App::from_env_with_bucket().await?;
+    cppo_platform::app::serve_lambda(app, |app, event| async move { Ok(fn_documents::handle(&app, event).await) }).await
 }

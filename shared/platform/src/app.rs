@@ -71,6 +71,19 @@ impl App {
         }
     }
 
+    /// `from_env` for a function that reaches the document bucket, named by `CPPO_DOCUMENT_BUCKET`
+    /// (a missing name fails init, naming it).
+    #[cfg(feature = "documents")]
+    pub async fn from_env_with_bucket() -> Result<App, ConfigError> {
+        use crate::documents::{Bucket, DOCUMENT_BUCKET};
+        let name = std::env::var(DOCUMENT_BUCKET)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError { name: DOCUMENT_BUCKET, problem: "must name the document bucket" })?;
+        let sdk = sdk_loader().load().await;
+        Ok(App::from_sdk(Config::from_env()?, &sdk).await.with_bucket(Bucket::new(aws_sdk_s3::Client::new(&sdk), name)))
+    }
+
     /// The app with its document bucket.
     #[cfg(feature = "documents")]
     pub fn with_bucket(self, bucket: crate::documents::Bucket) -> App {
@@ -133,28 +146,8 @@ where
     serve_lambda(app, handler).await
 }
 
-/// `run_lambda` for a function that reaches the document bucket, named by `CPPO_DOCUMENT_BUCKET`
-/// (a missing name fails init, naming it).
-#[cfg(feature = "documents")]
-pub async fn run_lambda_with_bucket<E, R, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
-where
-    E: serde::de::DeserializeOwned + Send + 'static,
-    R: serde::Serialize + Send + 'static,
-    F: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send,
-{
-    use crate::documents::{Bucket, DOCUMENT_BUCKET};
-    crate::telemetry::init();
-    let name = std::env::var(DOCUMENT_BUCKET)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or(ConfigError { name: DOCUMENT_BUCKET, problem: "must name the document bucket" })?;
-    let sdk = sdk_loader().load().await;
-    let app = App::from_sdk(Config::from_env()?, &sdk).await.with_bucket(Bucket::new(aws_sdk_s3::Client::new(&sdk), name));
-    serve_lambda(app, handler).await
-}
-
-async fn serve_lambda<E, R, F, Fut>(app: App, handler: F) -> Result<(), lambda_runtime::Error>
+/// The runtime loop over an app already built (`App::from_env`, `App::from_env_with_bucket`).
+pub async fn serve_lambda<E, R, F, Fut>(app: App, handler: F) -> Result<(), lambda_runtime::Error>
 where
     E: serde::de::DeserializeOwned + Send + 'static,
     R: serde::Serialize + Send + 'static,

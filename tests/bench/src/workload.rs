@@ -41,6 +41,14 @@ pub fn until(days: i64) -> Value {
     json!({"type": "endDate", "endDate": date_in(days)})
 }
 
+/// A legal document's text, and its SHA-256.
+const DOCUMENT_TEXT: &[u8] = b"Terms of use";
+const DOCUMENT_SHA256: &str = "8c45a486e4b1cad8da030648c261c5b4bce2ab95de23010415be98229eeec919";
+
+fn document_body() -> Value {
+    json!({"fileName": "terms.txt", "contentType": "text/plain", "sizeBytes": DOCUMENT_TEXT.len(), "sha256": DOCUMENT_SHA256})
+}
+
 /// A draft of `product_id`, to be released.
 fn draft_body(product_id: &str) -> Value {
     let mut body = opportunity_body(product_id, until(30));
@@ -185,7 +193,18 @@ impl Cast {
             ("query", 9) => get(format!("/invoices/{}", agreement.replace("agr-", "inv-") + "-up"), ISV),
             ("query", 10) => get(format!("/reports/billing?from={}&to={}", date_in(0), date_in(1)), RESELLER),
             ("query", 11) => get(self.cancellation(stack, true).await?, BUYER),
+            ("query", 12) => get(format!("/opportunities/{opp}/eula"), RESELLER),
+            ("query", 13) => get(format!("/offers/{offer}/eula"), BUYER),
+            ("query", 14) => {
+                let mut body = opportunity_body(p, until(30));
+                body["resellerAgreement"] = json!({"type": "rcmp"});
+                let created = stack.ok("POST", "/opportunities", ISV, Some(&body)).await?;
+                get(format!("/opportunities/{}/reseller-agreement", id(&created["items"][0], "opportunityId")?), RESELLER)
+            }
             ("query", _) => get(format!("/opportunities/{opp}/changeset"), ISV),
+            ("documents", 0) => post("/documents".into(), ISV, document_body()),
+            ("documents", 1) => post(format!("/documents/{}/complete", self.uploaded(stack).await?), ISV, json!({})),
+            ("documents", _) => get(format!("/documents/{}", self.uploaded(stack).await?), ISV),
             (other, _) => return Err(format!("no requests for {other}")),
         })
     }
@@ -199,6 +218,16 @@ impl Cast {
             stack.ok("POST", &path, RESELLER, Some(&json!({"reason": "the buyer asked"}))).await?;
         }
         Ok(path)
+    }
+
+    /// A document declared and its file uploaded, to be completed: written where its presigned
+    /// PUT would have put it.
+    async fn uploaded(&self, stack: &Stack) -> Result<String, String> {
+        let document = id(&stack.ok("POST", "/documents", ISV, Some(&document_body())).await?, "documentId")?;
+        let bucket = stack.app.bucket().map_err(|_| "the bench's app has no document bucket".to_string())?;
+        let key = cppo_domain::document::upload_key(&document);
+        bucket.put_pdf(&key, DOCUMENT_TEXT.to_vec(), DOCUMENT_SHA256).await.map_err(|e| e.to_string())?;
+        Ok(document)
     }
 
     async fn fresh_offer(&self, stack: &Stack) -> Result<String, String> {

@@ -6,7 +6,7 @@ use super::{classify, Condition, Item, Store, StoreError, Stream, Update, Write}
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cppo_domain::agreement::Agreement;
-use cppo_domain::document::StoredDocument;
+use cppo_domain::document::{DocumentStatus, StoredDocument};
 use cppo_domain::offer::Offer;
 use cppo_domain::opportunity::{Found, Named, Opportunity, OpportunityStatus};
 use cppo_domain::product::Product;
@@ -53,9 +53,14 @@ pub fn product_item(p: &Product) -> Result<Item, StoreError> {
     Ok(index(item, Index::ByIsv, isv_key(&p.seller_account_id), index_sort(PRODUCT, p.created_at, &p.product_id)))
 }
 
-/// A legal document: read by its ID alone, by its owner, so in no index.
+/// A legal document: read by its ID alone, by its owner, so in no index. One never completed
+/// goes (TTL) a day after its upload URL expired, as its upload does (the bucket's lifecycle).
 pub fn document_item(d: &StoredDocument, version: u64) -> Result<Item, StoreError> {
-    item(d, DOCUMENT, &d.document_id, version)
+    let mut item = item(d, DOCUMENT, &d.document_id, version)?;
+    if d.status == DocumentStatus::PendingUpload {
+        item.insert("expiresAt".into(), epoch(d.upload_expires_at + Duration::days(1)));
+    }
+    Ok(item)
 }
 
 pub fn opportunity_item(o: &Opportunity, version: u64) -> Result<Item, StoreError> {
