@@ -107,8 +107,19 @@ impl Stack {
         let running = start(LocalConfig { background, ..local_config(moto, names(prefix), 0) }, listener).await?;
         let sdk = sdk_config(moto).await;
         let meter = Meter::default();
+        // The emulator answers a query of a 50,000-item table's index in seconds (it reads every
+        // item in Python), where DynamoDB takes milliseconds: the bench counts what the sweep
+        // reads, never how long the emulator takes, so its calls get more than the functions' 6 s.
+        let patient = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .operation_attempt_timeout(std::time::Duration::from_secs(60))
+            .operation_timeout(std::time::Duration::from_secs(120))
+            .build();
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::DynamoDb)).build(),
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .timeout_config(patient)
+                .interceptor(meter.interceptor(Service::DynamoDb))
+                .build(),
         );
         let sqs =
             aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::Sqs)).build());
