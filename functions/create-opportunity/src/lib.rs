@@ -105,9 +105,6 @@ async fn create_from(app: &App, req: &ApiRequest<'_>, input: CreateOpportunityIn
 /// opportunity records the same files, named after the first).
 async fn compile_active(app: &App, opportunities: &mut [Opportunity], found: &Found) -> Result<(), Step> {
     let Some(first) = opportunities.first().filter(|o| !o.is_draft()) else { return Ok(()) };
-    if first.to_compile().iter().all(|(_, refs)| refs.is_none()) {
-        return Ok(());
-    }
     let compiled = compile_terms(app.bucket()?, first, &found.documents, &first.opportunity_id).await?;
     for o in opportunities.iter_mut() {
         o.compiled = compiled.clone();

@@ -84,8 +84,6 @@ async fn complete(app: &App, req: &ApiRequest<'_>) -> Answer {
     })
     .await?;
     // The upload's own copy is no longer needed; the lifecycle removes it within a day regardless.
-    if let Some(id) = body["documentId"].as_str() {
-        bucket.discard(&upload_key(id)).await;
-    }
+    bucket.discard(&upload_key(path_id(req, "id", IdKind::Document, "document")?)).await;
     Ok((200, body))
 }

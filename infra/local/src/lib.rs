@@ -260,12 +260,8 @@ impl Signer<'_> {
         aws_sdk_ses::Client::from_conf(config.build())
     }
 
-    /// Path-style, as the emulator's one endpoint needs; in AWS the SDK's virtual-hosted default.
     fn s3(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(self.sdk)
-            .force_path_style(true)
-            .credentials_provider(self.credentials())
-            .interceptor(self.record(calls::Api::S3));
+        let config = provision::s3_config(self.sdk).credentials_provider(self.credentials()).interceptor(self.record(calls::Api::S3));
         aws_sdk_s3::Client::from_conf(config.build())
     }
 
@@ -372,10 +368,8 @@ pub async fn start(config: LocalConfig, listener: TcpListener) -> Result<Running
     let ends = relay::Ends { stream_arn: provisioned.stream_arn, queue_url: provisioned.queue_url.clone(), bus: config.names.bus.clone() };
     let relay = relay(&sdk, &template, (&faults, &log), ends)?;
     let gateway = Arc::new(Gateway {
-        app: App::with_client(aws_sdk_dynamodb::Client::new(&sdk), app_config, Arc::new(clock.clone())).with_bucket(Bucket::new(
-            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build()),
-            &config.names.bucket,
-        )),
+        app: App::with_client(aws_sdk_dynamodb::Client::new(&sdk), app_config, Arc::new(clock.clone()))
+            .with_bucket(Bucket::new(aws_sdk_s3::Client::from_conf(provision::s3_config(&sdk).build()), &config.names.bucket)),
         functions: functions.into_iter().map(|(name, (app, _))| (name, app)).collect(),
         sweep,
         notify,

@@ -124,6 +124,12 @@ pub async fn provision(sdk: &aws_config::SdkConfig, template: &Value, names: &Na
     Ok(Provisioned { queue_url, dead_letter_queue_url, stream_arn, capture_queue_url })
 }
 
+/// Every local S3 client's configuration: path-style, as the emulator's one endpoint needs (in
+/// AWS, the SDK's virtual-hosted default).
+pub fn s3_config(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::from(sdk).force_path_style(true)
+}
+
 /// The template's document bucket: versioned, its public access blocked, encrypted, and its
 /// lifecycle rules, as the template gives them. (The emulator keeps the rules without acting on
 /// them; its bucket policy, TLS only, would refuse the local endpoint's plain HTTP, so it is the
@@ -135,7 +141,7 @@ async fn create_bucket(sdk: &aws_config::SdkConfig, template: &Value, name: &str
         ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
     };
     let (_, bucket) = resources(template, "AWS::S3::Bucket").into_iter().next().ok_or("the template has no document bucket")?;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(s3_config(sdk).build());
     fn fail<E: std::error::Error + 'static, R: std::fmt::Debug>(
         what: &'static str,
     ) -> impl Fn(aws_sdk_s3::error::SdkError<E, R>) -> String {

@@ -222,6 +222,11 @@ impl Document {
     }
 }
 
+/// A custom term in the create body's form: its documents as `Document::input` names them.
+fn custom_input(documents: &[Document]) -> serde_json::Value {
+    serde_json::json!({"type": "custom", "documents": documents.iter().map(Document::input).collect::<Vec<_>>()})
+}
+
 /// A set of documents the service compiles into one PDF: uploads only.
 pub fn stored(documents: &[Document]) -> Option<Vec<&StoredRef>> {
     let refs: Vec<&StoredRef> = documents.iter().filter_map(|d| if let Document::Stored(r) = d { Some(r) } else { None }).collect();
@@ -240,9 +245,7 @@ impl Eula {
     /// The create body's form (see `Document::input`).
     pub fn input(&self) -> serde_json::Value {
         match self {
-            Eula::Custom { documents } => {
-                serde_json::json!({"type": "custom", "documents": documents.iter().map(Document::input).collect::<Vec<_>>()})
-            }
+            Eula::Custom { documents } => custom_input(documents),
             Eula::Standard => serde_json::json!({"type": "standard"}),
         }
     }
@@ -258,9 +261,7 @@ impl ResellerAgreement {
 
     pub fn input(&self) -> serde_json::Value {
         match self {
-            ResellerAgreement::Custom { documents } => {
-                serde_json::json!({"type": "custom", "documents": documents.iter().map(Document::input).collect::<Vec<_>>()})
-            }
+            ResellerAgreement::Custom { documents } => custom_input(documents),
             other => serde_json::to_value(other).unwrap_or_default(),
         }
     }

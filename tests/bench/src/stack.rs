@@ -116,10 +116,7 @@ impl Stack {
             .operation_timeout(std::time::Duration::from_secs(120))
             .build();
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .timeout_config(patient)
-                .interceptor(meter.interceptor(Service::DynamoDb))
-                .build(),
+            aws_sdk_dynamodb::config::Builder::from(&sdk).timeout_config(patient).interceptor(meter.interceptor(Service::DynamoDb)).build(),
         );
         let sqs =
             aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(meter.interceptor(Service::Sqs)).build());
