@@ -24,6 +24,11 @@
   is refused, 403 as S3 refuses it, when its signature over the signed headers does not match or
   its X-Amz-Expires has passed in real time; otherwise it goes on signed in a header by the same
   key, so moto checks the signer's policy as for any other call.
+- A transaction's ClientRequestToken kept as DynamoDB keeps it (moto ignores it): for 10 minutes
+  after a transaction with a token committed, the same request with that token is answered as
+  it was and changes nothing, and a different one with it gets IdempotentParameterMismatch. The
+  SDKs fill the token in once per call and resend it on every retry, so a transaction whose
+  answer was lost (a timeout, a 500) is retried without failing on its own writes.
 
 Usage: moto_server.py HOST PORT
 """
@@ -34,6 +39,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections import defaultdict
 
 import moto.dynamodb.models as dynamodb_models
@@ -264,11 +270,81 @@ def presigned_urls_checked(app):
     return call
 
 
+class TransactionTokens:
+    """What DynamoDB remembers of committed transactions' ClientRequestTokens: the request each
+    was sent with and the answer it got, for 10 minutes after it committed."""
+
+    WINDOW_SECONDS = 600
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._committed = {}
+
+    @staticmethod
+    def of(operation, body):
+        """The token and what it stands for (the request without it), or None."""
+        token = body.get("ClientRequestToken") if operation == "TransactWriteItems" else None
+        if not token:
+            return None
+        rest = {k: v for k, v in body.items() if k != "ClientRequestToken"}
+        return token, json.dumps(rest, sort_keys=True)
+
+    def seen(self, token, request):
+        """The committed answer for this token, or "mismatch" when it came with another request."""
+        with self._lock:
+            now = time.monotonic()
+            for old in [t for t, (at, _, _) in self._committed.items() if now - at > self.WINDOW_SECONDS]:
+                del self._committed[old]
+            entry = self._committed.get(token)
+        if entry is None:
+            return None
+        return entry[2] if entry[1] == request else "mismatch"
+
+    def remember(self, token, request, answer):
+        with self._lock:
+            self._committed[token] = (time.monotonic(), request, answer)
+
+
+def mismatch(start_response):
+    body = json.dumps({
+        "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+        "message": "Transaction with the same ClientRequestToken but different parameters",
+    }).encode()
+    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def with_token(app, tokens, operation, body, environ, start_response):
+    """A transaction answered as DynamoDB answers it with its ClientRequestToken (see the top)."""
+    keyed = tokens.of(operation, body)
+    if keyed is None:
+        return list(app(environ, start_response))
+    token, request = keyed
+    answer = tokens.seen(token, request)
+    if answer == "mismatch":
+        return mismatch(start_response)
+    if answer is not None:
+        status, headers, chunks = answer
+        start_response(status, headers)
+        return chunks
+    sent = []
+
+    def capture(status, headers, exc_info=None):
+        sent[:] = [status, list(headers)]
+        return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+    chunks = list(app(environ, capture))
+    if sent and sent[0].startswith("200"):
+        tokens.remember(token, request, (sent[0], sent[1], chunks))
+    return chunks
+
+
 def table_locked(app):
     """Each DynamoDB request under its tables' locks; every other request as it comes."""
     locks = defaultdict(ReadersWriter)
     guard = threading.Lock()
     sqs_lock = threading.Lock()
+    tokens = TransactionTokens()
 
     def call(environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -293,7 +369,7 @@ def table_locked(app):
             lock.acquire(write)
         try:
             # Consume the whole response inside the lock: moto may build it lazily.
-            return list(app(environ, start_response))
+            return with_token(app, tokens, operation, body, environ, start_response)
         finally:
             for lock in reversed(held):
                 lock.release(write)

@@ -150,6 +150,56 @@ async fn a_retry_after_a_crash_between_commit_and_answer_gets_the_first_answer()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_whose_answer_was_lost_on_the_way_is_resent_and_commits_once() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    assert_eq!(stack.drain().await, (1, 0));
+    let body = offer_body(&opportunity_id, &product);
+    // The offer's transaction commits and its answer comes back a 500, as after a timed-out
+    // attempt: the SDK resends it with its ClientRequestToken, and the resend is answered as
+    // committed instead of failing on the offer it wrote itself.
+    let r = stack.call("POST", "/_local/faults", None, Some(json!({"dynamodb": "answer-lost"}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let created = stack.post_keyed("/offers", RESELLER, "lost-1", &body).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let faults = stack.call("POST", "/_local/faults", None, Some(json!({"dynamodb": "up"}))).await.body;
+    assert_eq!(faults["refusedAttempts"]["dynamodb"], 1, "one answer was lost and its attempt resent: {faults}");
+    assert_eq!(stack.post_keyed("/offers", RESELLER, "lost-1", &body).await.body, created.body);
+    let offers = stack.get("/offers", RESELLER).await.body["items"].clone();
+    assert_eq!(offers.as_array().map(Vec::len), Some(1), "{offers}");
+    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
+    assert_eq!(stack.drain().await, (1, 0), "its event once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transactions_token_stands_for_its_first_request_alone() {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+    let stack = Stack::start().await;
+    let store = &stack.running.gateway.app.store;
+    let put = |sk: &str| {
+        let item = [("pk", "TOKEN#1"), ("sk", sk)].map(|(k, v)| (k.to_string(), AttributeValue::S(v.into())));
+        let put = Put::builder()
+            .table_name(store.table())
+            .set_item(Some(item.into_iter().collect()))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("a put");
+        TransactWriteItem::builder().put(put).build()
+    };
+    let send = |sk: &'static str, token: &'static str| {
+        store.client().transact_write_items().transact_items(put(sk)).transact_items(put("B")).client_request_token(token).send()
+    };
+    send("A", "token-1").await.expect("the first commits");
+    // Once more with its token: no second write, so its condition cannot fail on the first's.
+    send("A", "token-1").await.expect("the same request with its token is answered as committed");
+    let other = send("C", "token-1").await.expect_err("another request with that token");
+    assert_eq!(other.as_service_error().and_then(|e| e.meta().code()), Some("IdempotentParameterMismatchException"), "{other:?}");
+    let again = send("A", "token-2").await.expect_err("a new token is a new request");
+    assert_eq!(again.as_service_error().and_then(|e| e.meta().code()), Some("TransactionCanceledException"), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_answer_too_large_for_one_item_is_kept_in_parts_and_given_back_whole() {
     let stack = Stack::start().await;
     stack.cast().await;

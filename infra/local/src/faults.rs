@@ -12,6 +12,10 @@
 //!   still finishes.
 //! - `crash-after-commit` (DynamoDB, once): the next transaction commits, and its answer is lost
 //!   as if the function had died right after it; then the state is `up` again.
+//! - `answer-lost` (DynamoDB, once): the next transaction commits, and its answer is swapped for a
+//!   500 on the way back, as a lost connection or a timed-out attempt would leave it; the SDK
+//!   retries the transaction with the same ClientRequestToken, which DynamoDB (and the emulator,
+//!   `scripts/moto_server.py`) answers as committed.
 //!
 //! `{"relay": "shuffle"}` is not a service's state: it makes the stream relay (`relay.rs`) hand
 //! records on out of order and some twice, until `{"relay": "normal"}`.
@@ -29,6 +33,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The content type of DynamoDB's and SQS's JSON answers.
+const JSON: &str = "application/x-amz-json-1.0";
 
 tokio::task_local! {
     /// The id of the API request a function is serving, set by the gateway around each call.
@@ -61,10 +68,11 @@ pub enum State {
     Throttled = 2,
     Conflicts = 3,
     CrashAfterCommit = 4,
+    AnswerLost = 5,
 }
 
 impl State {
-    const ALL: [State; 5] = [State::Up, State::Down, State::Throttled, State::Conflicts, State::CrashAfterCommit];
+    const ALL: [State; 6] = [State::Up, State::Down, State::Throttled, State::Conflicts, State::CrashAfterCommit, State::AnswerLost];
 
     pub fn parse(raw: &str) -> Option<State> {
         State::ALL.into_iter().find(|s| s.name() == raw)
@@ -77,12 +85,13 @@ impl State {
             State::Throttled => "throttled",
             State::Conflicts => "conflicts",
             State::CrashAfterCommit => "crash-after-commit",
+            State::AnswerLost => "answer-lost",
         }
     }
 
-    /// Whether `service` can be put in this state: the last two are DynamoDB's alone.
+    /// Whether `service` can be put in this state: the last three are DynamoDB's alone.
     pub fn applies_to(self, service: Service) -> bool {
-        service == Service::DynamoDb || !matches!(self, State::Conflicts | State::CrashAfterCommit)
+        service == Service::DynamoDb || !matches!(self, State::Conflicts | State::CrashAfterCommit | State::AnswerLost)
     }
 }
 
@@ -133,18 +142,16 @@ impl Faults {
         self.conflicted.lock().map(|mut seen| seen.insert(request)).unwrap_or(false)
     }
 
-    /// Takes the one-shot crash, if it is set: true for the one attempt that gets it.
-    fn take_crash(&self) -> bool {
-        self.slot(Service::DynamoDb)
-            .compare_exchange(State::CrashAfterCommit as u8, State::Up as u8, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+    /// Takes a one-shot DynamoDB fault, if it is set: true for the one attempt that gets it.
+    fn take_once(&self, fault: State) -> bool {
+        self.slot(Service::DynamoDb).compare_exchange(fault as u8, State::Up as u8, Ordering::SeqCst, Ordering::SeqCst).is_ok()
     }
 }
 
 /// The answer this interceptor gives an attempt it took over, so its answer is swapped too even if
-/// the state changes in between: a content type and a body, always a 400.
+/// the state changes in between: a status, a content type and a body.
 #[derive(Debug, Clone)]
-struct SwappedAttempt(&'static str, String);
+struct SwappedAttempt(u16, &'static str, String);
 
 impl Storable for SwappedAttempt {
     type Storer = StoreReplace<Self>;
@@ -190,9 +197,14 @@ impl Intercept for Outage {
         let answer = match state {
             State::Throttled => throttling(self.service),
             State::Conflicts if is_write && self.faults.first_write_of_request() => conflict(&target, request.body().bytes()),
-            State::CrashAfterCommit if target.ends_with(".TransactWriteItems") && self.faults.take_crash() => {
+            State::CrashAfterCommit if target.ends_with(".TransactWriteItems") && self.faults.take_once(state) => {
                 // The request goes through and commits; only its answer is lost.
-                cfg.interceptor_state().store_put(SwappedAttempt("application/x-amz-json-1.0", crash()));
+                cfg.interceptor_state().store_put(SwappedAttempt(400, JSON, crash()));
+                return Ok(());
+            }
+            State::AnswerLost if target.ends_with(".TransactWriteItems") && self.faults.take_once(state) => {
+                cfg.interceptor_state().store_put(SwappedAttempt(500, JSON, internal_error()));
+                self.faults.refuse(self.service);
                 return Ok(());
             }
             _ => return Ok(()),
@@ -215,8 +227,8 @@ impl Intercept for Outage {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(SwappedAttempt(content_type, body)) = cfg.load::<SwappedAttempt>().cloned() else { return Ok(()) };
-        let mut response = HttpResponse::new(StatusCode::try_from(400u16)?, SdkBody::from(body));
+        let Some(SwappedAttempt(status, content_type, body)) = cfg.load::<SwappedAttempt>().cloned() else { return Ok(()) };
+        let mut response = HttpResponse::new(StatusCode::try_from(status)?, SdkBody::from(body));
         response.headers_mut().insert("content-type", content_type);
         *context.response_mut() = response;
         Ok(())
@@ -227,11 +239,13 @@ impl Intercept for Outage {
 fn throttling(service: Service) -> SwappedAttempt {
     match service {
         Service::DynamoDb => SwappedAttempt(
-            "application/x-amz-json-1.0",
+            400,
+            JSON,
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#.into(),
         ),
-        Service::Sqs => SwappedAttempt("application/x-amz-json-1.0", r#"{"__type":"com.amazonaws.sqs#ThrottlingException","message":"Rate exceeded"}"#.into()),
+        Service::Sqs => SwappedAttempt(400, JSON, r#"{"__type":"com.amazonaws.sqs#ThrottlingException","message":"Rate exceeded"}"#.into()),
         Service::Ses => SwappedAttempt(
+            400,
             "text/xml",
             "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Maximum sending rate exceeded.</Message></Error><RequestId>local</RequestId></ErrorResponse>".into(),
         ),
@@ -242,10 +256,10 @@ fn throttling(service: Service) -> SwappedAttempt {
 /// cancelled with `TransactionConflict` for its first item (`None` for the others, as AWS lists
 /// one reason per item), a single-item write gets `TransactionConflictException`.
 fn conflict(target: &str, body: Option<&[u8]>) -> SwappedAttempt {
-    let content_type = "application/x-amz-json-1.0";
     if !target.ends_with(".TransactWriteItems") {
         return SwappedAttempt(
-            content_type,
+            400,
+            JSON,
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}"#
                 .into(),
         );
@@ -267,7 +281,12 @@ fn conflict(target: &str, body: Option<&[u8]>) -> SwappedAttempt {
         "message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
         "CancellationReasons": reasons,
     });
-    SwappedAttempt(content_type, body.to_string())
+    SwappedAttempt(400, JSON, body.to_string())
+}
+
+/// DynamoDB's 500: the outcome unknown to the caller, and retried by the SDK.
+fn internal_error() -> String {
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error (local fault injection)"}"#.into()
 }
 
 /// What a caller sees when the function died after its commit: no answer it can use.

@@ -294,7 +294,7 @@ async fn local(gateway: &Gateway, req: &LocalRequest) -> ApiGatewayV2httpRespons
 /// `{"sqs"|"ses"|"dynamodb": "down"|"throttled"|"up", "relay": "shuffle"|"normal", ...}`;
 /// answers the state of each and the attempts each service has refused so far.
 fn set_faults(gateway: &Gateway, body: &[u8]) -> ApiGatewayV2httpResponse {
-    let usage = "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\" (dynamodb also \"conflicts\" or \"crash-after-commit\"), or relay to \"shuffle\" or \"normal\"";
+    let usage = "body must map sqs, ses or dynamodb to \"down\", \"throttled\" or \"up\" (dynamodb also \"conflicts\", \"crash-after-commit\" or \"answer-lost\"), or relay to \"shuffle\" or \"normal\"";
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else { return local_error(usage) };
     let mut changes = Vec::new();
     let mut relay = None;
