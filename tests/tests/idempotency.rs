@@ -149,27 +149,52 @@ async fn a_retry_after_a_crash_between_commit_and_answer_gets_the_first_answer()
     assert_eq!(titled(&stack.emails().await, "Channel partner private offer extended").len(), 1, "emailed once");
 }
 
+/// Loses the answer of the stack's next DynamoDB write; the answer has how many it lost.
+async fn lose_next_answer(stack: &Stack, request: impl std::future::Future<Output = Reply>) -> (Reply, Value) {
+    let r = stack.call("POST", "/_local/faults", None, Some(json!({"dynamodb": "answer-lost"}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let reply = request.await;
+    (reply, stack.call("POST", "/_local/faults", None, Some(json!({"dynamodb": "up"}))).await.body)
+}
+
+/// One offer made, counted and announced once.
+async fn made_once(stack: &Stack, opportunity_id: &str) {
+    let offers = stack.get("/offers", RESELLER).await.body["items"].clone();
+    assert_eq!(offers.as_array().map(Vec::len), Some(1), "{offers}");
+    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
+    assert_eq!(stack.drain().await, (1, 0), "its event once");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transaction_whose_answer_was_lost_on_the_way_is_resent_and_commits_once() {
     let stack = Stack::start().await;
     let product = stack.cast().await;
     let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
     assert_eq!(stack.drain().await, (1, 0));
-    let body = offer_body(&opportunity_id, &product);
     // The offer's transaction commits and its answer comes back a 500, as after a timed-out
     // attempt: the SDK resends it with its ClientRequestToken, and the resend is answered as
     // committed instead of failing on the offer it wrote itself.
-    let r = stack.call("POST", "/_local/faults", None, Some(json!({"dynamodb": "answer-lost"}))).await;
-    assert_eq!(r.status, 200, "{r:?}");
-    let created = stack.post_keyed("/offers", RESELLER, "lost-1", &body).await;
+    let body = offer_body(&opportunity_id, &product);
+    let (created, faults) = lose_next_answer(&stack, stack.call("POST", "/offers", Some(RESELLER), Some(body))).await;
     assert_eq!(created.status, 201, "{created:?}");
-    let faults = stack.call("POST", "/_local/faults", None, Some(json!({"dynamodb": "up"}))).await.body;
-    assert_eq!(faults["refusedAttempts"]["dynamodb"], 1, "one answer was lost and its attempt resent: {faults}");
+    assert_eq!(faults["refusedAttempts"]["dynamodb"], 1, "one answer was lost and its write resent: {faults}");
+    made_once(&stack, &opportunity_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_whose_answer_was_lost_on_the_way_is_still_the_requests_own() {
+    let stack = Stack::start().await;
+    let product = stack.cast().await;
+    let opportunity_id = id(&stack.opportunity(opportunity_body(&product, json!({}))).await, "opportunityId");
+    assert_eq!(stack.drain().await, (1, 0));
+    // A keyed request's first write is its claim on the key: resent, it fails on the claim its
+    // first attempt made, which is still this request's own.
+    let body = offer_body(&opportunity_id, &product);
+    let (created, faults) = lose_next_answer(&stack, stack.post_keyed("/offers", RESELLER, "lost-1", &body)).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(faults["refusedAttempts"]["dynamodb"], 1, "one answer was lost and its write resent: {faults}");
     assert_eq!(stack.post_keyed("/offers", RESELLER, "lost-1", &body).await.body, created.body);
-    let offers = stack.get("/offers", RESELLER).await.body["items"].clone();
-    assert_eq!(offers.as_array().map(Vec::len), Some(1), "{offers}");
-    assert_eq!(stack.get(&format!("/opportunities/{opportunity_id}"), ISV).await.body["offersCreated"], 1);
-    assert_eq!(stack.drain().await, (1, 0), "its event once");
+    made_once(&stack, &opportunity_id).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

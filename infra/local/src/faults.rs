@@ -12,10 +12,11 @@
 //!   still finishes.
 //! - `crash-after-commit` (DynamoDB, once): the next transaction commits, and its answer is lost
 //!   as if the function had died right after it; then the state is `up` again.
-//! - `answer-lost` (DynamoDB, once): the next transaction commits, and its answer is swapped for a
-//!   500 on the way back, as a lost connection or a timed-out attempt would leave it; the SDK
-//!   retries the transaction with the same ClientRequestToken, which DynamoDB (and the emulator,
-//!   `scripts/moto_server.py`) answers as committed.
+//! - `answer-lost` (DynamoDB, once): the next write (a put, update, delete, batch or transaction)
+//!   goes through, and its answer is swapped for a 500 on the way back, as a lost connection or a
+//!   timed-out attempt would leave it; the SDK sends it again. A transaction is resent with the
+//!   same ClientRequestToken, which DynamoDB (and the emulator, `scripts/moto_server.py`)
+//!   answers as committed; a single-item write is not idempotent, and its caller must tell.
 //!
 //! `{"relay": "shuffle"}` is not a service's state: it makes the stream relay (`relay.rs`) hand
 //! records on out of order and some twice, until `{"relay": "normal"}`.
@@ -33,6 +34,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// DynamoDB's writes, by the ending of their `x-amz-target`.
+const WRITES: [&str; 5] = [".PutItem", ".UpdateItem", ".DeleteItem", ".BatchWriteItem", ".TransactWriteItems"];
 
 /// The content type of DynamoDB's and SQS's JSON answers.
 const JSON: &str = "application/x-amz-json-1.0";
@@ -202,7 +206,7 @@ impl Intercept for Outage {
                 cfg.interceptor_state().store_put(SwappedAttempt(400, JSON, crash()));
                 return Ok(());
             }
-            State::AnswerLost if target.ends_with(".TransactWriteItems") && self.faults.take_once(state) => {
+            State::AnswerLost if WRITES.iter().any(|w| target.ends_with(w)) && self.faults.take_once(state) => {
                 cfg.interceptor_state().store_put(SwappedAttempt(500, JSON, internal_error()));
                 self.faults.refuse(self.service);
                 return Ok(());

@@ -150,9 +150,17 @@ impl Store {
         let claim = Claim { record: key.into(), fingerprint: fingerprint.into(), attempt: attempt.into(), claimed_at: now };
         match result.map_err(classify) {
             Ok(_) => Ok(Some(claim)),
+            // The SDK resends a put whose answer it never got (a timed-out attempt), and the
+            // resend fails on the claim its first attempt made: that claim is still ours.
+            Err(StoreError::Conflict) if self.claimed_by(key, attempt).await? => Ok(Some(claim)),
             Err(StoreError::Conflict) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    async fn claimed_by(&self, key: &str, attempt: &str) -> Result<bool, StoreError> {
+        let item = self.get(key, IDEMPOTENCY).await?;
+        Ok(item.is_some_and(|i| string_attr(&i, "state") == Some("IN_PROGRESS") && string_attr(&i, "attempt") == Some(attempt)))
     }
 
     /// The live record under `key`; an expired one reads as absent.
