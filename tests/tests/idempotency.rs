@@ -110,11 +110,8 @@ async fn a_claim_left_in_progress_by_a_crash_is_taken_over_once_stale() {
     let store = &stack.running.gateway.app.store;
     let record = record_key(RESELLER, "POST /offers", "crashed-1");
     let t0 = chrono::DateTime::parse_from_rfc3339(T0).unwrap().with_timezone(&chrono::Utc);
-    assert!(store
-        .claim_idempotency(&record, &fingerprint_of("/offers", body.to_string().as_bytes()), "crashed-attempt", t0)
-        .await
-        .unwrap()
-        .is_some());
+    let claimed = store.claim_idempotency(&record, &fingerprint_of("/offers", body.to_string().as_bytes()), "crashed-attempt", t0).await;
+    assert!(matches!(claimed, Ok(cppo_platform::store::Claimed::Ours(_))), "{claimed:?}");
 
     let waiting = stack.post_keyed("/offers", RESELLER, "crashed-1", &body).await;
     assert_eq!((waiting.status, waiting.body["error"]["code"].as_str()), (409, Some("Conflict")), "{waiting:?}");

@@ -5,7 +5,7 @@
 //! transaction (`api::commit`), so no crash can leave a change without its answer.
 
 use crate::http::{answer, ApiError, ApiRequest, Keyed};
-use crate::store::{Recorded, StoreError, IDEMPOTENCY};
+use crate::store::{Claimed, Recorded, StoreError, IDEMPOTENCY};
 use crate::App;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use base64::Engine;
@@ -36,16 +36,15 @@ where
     let attempt = uuid::Uuid::new_v4().simple().to_string();
     match app.store.claim_idempotency(&record, &fingerprint, &attempt, now).await {
         Err(e) => answer(event, Err(e.into())),
-        Ok(Some(claim)) => {
+        Ok(Claimed::Ours(claim)) => {
             let keyed = Arc::new(Keyed::new(claim));
             let outcome = handler(request.keyed(keyed.clone())).await;
             keep(app, &keyed, &outcome).await;
             answer(event, outcome)
         }
-        Ok(None) => match app.store.idempotency_record(&record, now).await {
-            Err(e) => answer(event, Err(e.into())),
-            Ok(Some(Recorded::Completed { fingerprint: f, status, body })) if f == fingerprint => replay(event, status, &body),
-            Ok(Some(r)) if r.fingerprint() != fingerprint => answer(event, Err(ApiError::IdempotencyKeyReused)),
+        Ok(Claimed::Held(held)) => match held {
+            Some(Recorded::Completed { fingerprint: f, status, body }) if f == fingerprint => replay(event, status, &body),
+            Some(r) if r.fingerprint() != fingerprint => answer(event, Err(ApiError::IdempotencyKeyReused)),
             _ => {
                 answer(event, Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress; retry it shortly".into())))
             }

@@ -9,7 +9,8 @@
 
 use super::items::{epoch, number, s, string_attr};
 use super::{classify, Condition, Item, Store, StoreError, Write};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Duration, Utc};
 use cppo_domain::time::stamp;
 use std::collections::HashMap;
@@ -38,6 +39,13 @@ impl Recorded {
             Recorded::InProgress { fingerprint } | Recorded::Completed { fingerprint, .. } => fingerprint,
         }
     }
+}
+
+/// What claiming a key found: the key is this attempt's now, or a live record holds it.
+#[derive(Debug)]
+pub enum Claimed {
+    Ours(Claim),
+    Held(Option<Recorded>),
 }
 
 /// One attempt's hold on a key: what its answer is stored under and conditional on.
@@ -119,15 +127,9 @@ impl Claim {
 }
 
 impl Store {
-    /// Claims `key` for one attempt of a request with `fingerprint`; `None` when a live record
-    /// holds it.
-    pub async fn claim_idempotency(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        attempt: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Claim>, StoreError> {
+    /// Claims `key` for one attempt of a request with `fingerprint`; when a live record holds it,
+    /// that record, as the refused put gave it back (no second read).
+    pub async fn claim_idempotency(&self, key: &str, fingerprint: &str, attempt: &str, now: DateTime<Utc>) -> Result<Claimed, StoreError> {
         let result = self
             .client
             .put_item()
@@ -145,27 +147,31 @@ impl Store {
             .expression_attribute_values(":now", epoch(now))
             .expression_attribute_values(":stamp", s(stamp(now)))
             .expression_attribute_values(":progress", s("IN_PROGRESS"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         let claim = Claim { record: key.into(), fingerprint: fingerprint.into(), attempt: attempt.into(), claimed_at: now };
-        match result.map_err(classify) {
-            Ok(_) => Ok(Some(claim)),
-            // The SDK resends a put whose answer it never got (a timed-out attempt), and the
-            // resend fails on the claim its first attempt made: that claim is still ours.
-            Err(StoreError::Conflict) if self.claimed_by(key, attempt).await? => Ok(Some(claim)),
-            Err(StoreError::Conflict) => Ok(None),
-            Err(e) => Err(e),
+        let held = match result {
+            Ok(_) => return Ok(Claimed::Ours(claim)),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(refused)) => refused.item.clone(),
+                _ => return Err(classify(e)),
+            },
+        };
+        // The SDK resends a put whose answer it never got (a timed-out attempt), and the resend
+        // fails on the claim its first attempt made: that claim is still ours.
+        let ours =
+            held.as_ref().is_some_and(|i| string_attr(i, "state") == Some("IN_PROGRESS") && string_attr(i, "attempt") == Some(attempt));
+        if ours {
+            return Ok(Claimed::Ours(claim));
         }
+        Ok(Claimed::Held(self.recorded(key, held, now).await?))
     }
 
-    async fn claimed_by(&self, key: &str, attempt: &str) -> Result<bool, StoreError> {
-        let item = self.get(key, IDEMPOTENCY).await?;
-        Ok(item.is_some_and(|i| string_attr(&i, "state") == Some("IN_PROGRESS") && string_attr(&i, "attempt") == Some(attempt)))
-    }
-
-    /// The live record under `key`; an expired one reads as absent.
-    pub async fn idempotency_record(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Recorded>, StoreError> {
-        let Some(item) = self.get(key, IDEMPOTENCY).await? else { return Ok(None) };
+    /// The live record `item` holds, its long answer's parts read back; an expired one reads as
+    /// absent.
+    async fn recorded(&self, key: &str, item: Option<Item>, now: DateTime<Utc>) -> Result<Option<Recorded>, StoreError> {
+        let Some(item) = item else { return Ok(None) };
         if number::<i64>(&item, "expiresAt").is_none_or(|at| at < now.timestamp()) {
             return Ok(None);
         }

@@ -30,7 +30,7 @@ mod page;
 pub use aggregates::*;
 pub use billing::{invoice_item, invoices_issued, issued_writes, metering_writes, Outcome, StoredInvoice, INVOICE};
 pub use events::{event_item, events_hour, EVENT, EVENT_KEEP_DAYS};
-pub use idempotency::{Claim, Recorded, IDEMPOTENCY, PART_BYTES as ANSWER_PART_BYTES};
+pub use idempotency::{Claim, Claimed, Recorded, IDEMPOTENCY, PART_BYTES as ANSWER_PART_BYTES};
 pub use items::{due_shards, parse as parse_item, string_attr, Index, Versioned, LEGACY_DUE_PARTITION};
 pub use page::{Page, Position, Stream};
 
