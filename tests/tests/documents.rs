@@ -49,6 +49,12 @@ fn pdf(label: &str, pages: usize) -> Vec<u8> {
     bytes
 }
 
+/// The SHA-256 of `bytes` as `x-amz-checksum-sha256` carries it.
+fn base64_of_sha256(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
 fn declaration(file_name: &str, content_type: &str, bytes: &[u8]) -> Value {
     json!({"fileName": file_name, "contentType": content_type, "sizeBytes": bytes.len(), "sha256": sha256(bytes)})
 }
@@ -177,10 +183,38 @@ async fn the_upload_url_is_bound_to_the_declared_file_for_fifteen_minutes() {
     let left = expires - chrono::Utc::now();
     assert!(left > chrono::Duration::minutes(14) && left <= chrono::Duration::minutes(15), "real time, not the local clock: {left}");
     assert!(url.contains("/uploads/"), "{url}");
+    // Any other file, or the URL after its 15 minutes, gets S3's 403 (held locally by the launcher).
+    let headers = r.body["uploadHeaders"].as_object().unwrap().clone();
+    let put = |url: &str, bytes: Vec<u8>, swap: Option<(&str, &str)>| {
+        let put = reqwest::Client::new().put(url).body(bytes);
+        let put = headers.iter().fold(put, |p, (k, v)| match swap {
+            Some((name, other)) if name == k => p.header(k, other),
+            _ => p.header(k, v.as_str().unwrap()),
+        });
+        async move {
+            let sent = put.send().await.unwrap();
+            (sent.status().as_u16(), sent.text().await.unwrap_or_default())
+        }
+    };
+    let longer = [bytes.clone(), b"\n".to_vec()].concat();
+    let (other_hash, other_length) = (base64_of_sha256(&longer), longer.len().to_string());
+    let refusals = [
+        (put(url, longer.clone(), Some(("content-length", other_length.as_str()))).await, "a larger file"),
+        (put(url, bytes.clone(), Some(("content-type", "text/plain"))).await, "another type"),
+        (put(url, bytes.clone(), Some(("x-amz-checksum-sha256", other_hash.as_str()))).await, "another hash"),
+    ];
+    for ((status, body), what) in refusals {
+        assert_eq!(status, 403, "{what}: {body}");
+        assert!(body.contains("SignatureDoesNotMatch"), "{what}: {body}");
+    }
+    let signed_at = param("X-Amz-Date").to_uppercase();
+    let at = chrono::NaiveDateTime::parse_from_str(&signed_at, "%Y%m%dT%H%M%SZ").unwrap();
+    let stale = url.replace(&signed_at, &(at - chrono::Duration::minutes(16)).format("%Y%m%dT%H%M%SZ").to_string());
+    let (status, body) = put(&stale, bytes.clone(), None).await;
+    assert!(status == 403 && body.contains("expired"), "signed 16 minutes ago: {status} {body}");
     // Uploaded, the object is never public: the same URL without its signature is refused.
-    let put = reqwest::Client::new().put(url).header("content-type", "application/pdf");
-    let put = r.body["uploadHeaders"].as_object().unwrap().iter().fold(put, |p, (k, v)| p.header(k, v.as_str().unwrap()));
-    assert!(put.body(bytes).send().await.unwrap().status().is_success());
+    let (status, body) = put(url, bytes, None).await;
+    assert_eq!(status, 200, "the declared file: {body}");
     let anonymous = reqwest::get(url.split('?').next().unwrap()).await.unwrap();
     assert_eq!(anonymous.status().as_u16(), 403, "an unsigned read of an upload");
 }
