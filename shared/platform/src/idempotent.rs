@@ -42,13 +42,11 @@ where
             keep(app, &keyed, &outcome).await;
             answer(event, outcome)
         }
-        Ok(Claimed::Held(held)) => match held {
-            Some(Recorded::Completed { fingerprint: f, status, body }) if f == fingerprint => replay(event, status, &body),
-            Some(r) if r.fingerprint() != fingerprint => answer(event, Err(ApiError::IdempotencyKeyReused)),
-            _ => {
-                answer(event, Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress; retry it shortly".into())))
-            }
-        },
+        Ok(Claimed::Held(Some(Recorded::Completed { fingerprint: f, status, body }))) if f == fingerprint => replay(event, status, &body),
+        Ok(Claimed::Held(Some(r))) if r.fingerprint() != fingerprint => answer(event, Err(ApiError::IdempotencyKeyReused)),
+        Ok(Claimed::Held(_)) => {
+            answer(event, Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress; retry it shortly".into())))
+        }
     }
 }
 
